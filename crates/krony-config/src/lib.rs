@@ -1,0 +1,2 @@
+//! chrony.conf grammar parsed into a typed [`Config`].
+#![forbid(unsafe_code)]

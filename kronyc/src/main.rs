@@ -1,0 +1,2 @@
+//! kronyc: the krony command-line client.
+fn main() {}

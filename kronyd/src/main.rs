@@ -1,0 +1,2 @@
+//! kronyd: the krony NTP daemon.
+fn main() {}
