@@ -1,2 +1,13 @@
 //! The sans-IO timekeeping engine: events in, actions out, time passed in.
+//!
+//! Nothing in this crate reads a clock, touches a socket or a file: every input
+//! carries the current time, and every effect on the outside world (a packet to
+//! send, a clock adjustment, a wake-up) is returned to the caller. The same code
+//! therefore runs in `kronyd` against the real system and in `krony-sim` against
+//! simulated clocks and networks.
 #![forbid(unsafe_code)]
+
+pub mod clock;
+pub mod stats;
+
+pub use krony_wire::UnixTime;

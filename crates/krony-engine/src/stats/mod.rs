@@ -1,0 +1,1 @@
+//! Per-source sample statistics: the median filter and the weighted regression.
