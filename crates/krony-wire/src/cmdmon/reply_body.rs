@@ -1,0 +1,841 @@
+//! Typed reply bodies (the data after the 28-byte reply header).
+
+use super::cursor::{Reader, Writer};
+use super::request_body::{NtpDataVersion, ServerStatsVersion};
+use super::types::{CmdAddr, Timespec};
+use crate::Error;
+
+/// Most clients in one CLIENT_ACCESSES_BY_INDEX3 reply.
+pub const MAX_CLIENT_ACCESSES: usize = 8;
+/// Most samples in a MANUAL_LIST2 reply.
+pub const MAX_MANUAL_LIST_SAMPLES: usize = 16;
+
+/// SOURCE_DATA: one row of `chronyc sources`.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub struct SourceData {
+    /// The source's address; for a reference clock, family IPv4 holding
+    /// its refid.
+    pub ip_addr: CmdAddr,
+    /// log2 of the polling interval.
+    pub poll: i16,
+    /// Stratum.
+    pub stratum: u16,
+    /// 0 selected, 1 nonselectable, 2 falseticker, 3 jittery,
+    /// 4 unselected (combined), 5 selectable.
+    pub state: u16,
+    /// 0 client (server source), 1 peer, 2 reference clock.
+    pub mode: u16,
+    /// Unused, 0.
+    pub flags: u16,
+    /// Reach register.
+    pub reachability: u16,
+    /// Seconds since the last sample.
+    pub since_sample: u32,
+    /// Offset of the last sample as measured, seconds.
+    pub orig_latest_meas: f64,
+    /// The same, adjusted for later clock corrections.
+    pub latest_meas: f64,
+    /// Its error bound.
+    pub latest_meas_err: f64,
+}
+
+impl SourceData {
+    pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
+        Ok(SourceData {
+            ip_addr: r.addr()?,
+            poll: r.i16()?,
+            stratum: r.u16()?,
+            state: r.u16()?,
+            mode: r.u16()?,
+            flags: r.u16()?,
+            reachability: r.u16()?,
+            since_sample: r.u32()?,
+            orig_latest_meas: r.float()?,
+            latest_meas: r.float()?,
+            latest_meas_err: r.float()?,
+        })
+    }
+
+    pub(crate) fn write(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.addr(&self.ip_addr)?;
+        w.i16(self.poll)?;
+        for v in [
+            self.stratum,
+            self.state,
+            self.mode,
+            self.flags,
+            self.reachability,
+        ] {
+            w.u16(v)?;
+        }
+        w.u32(self.since_sample)?;
+        w.float(self.orig_latest_meas)?;
+        w.float(self.latest_meas)?;
+        w.float(self.latest_meas_err)
+    }
+}
+
+/// TRACKING: `chronyc tracking`.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub struct Tracking {
+    /// Reference ID.
+    pub ref_id: u32,
+    /// Address of the selected source (`Unspec` if none).
+    pub ip_addr: CmdAddr,
+    /// Stratum.
+    pub stratum: u16,
+    /// 0 normal, 1 insert second, 2 delete second, 3 not synchronised.
+    pub leap_status: u16,
+    /// Time of the last update.
+    pub ref_time: Timespec,
+    /// Remaining correction (system time minus NTP time), seconds.
+    pub current_correction: f64,
+    /// Last offset, seconds.
+    pub last_offset: f64,
+    /// RMS offset, seconds.
+    pub rms_offset: f64,
+    /// Frequency, ppm (positive: the clock runs fast without correction).
+    pub freq_ppm: f64,
+    /// Residual frequency, ppm.
+    pub resid_freq_ppm: f64,
+    /// Skew, ppm.
+    pub skew_ppm: f64,
+    /// Root delay, seconds.
+    pub root_delay: f64,
+    /// Root dispersion, seconds.
+    pub root_dispersion: f64,
+    /// Update interval, seconds.
+    pub last_update_interval: f64,
+}
+
+impl Tracking {
+    pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
+        Ok(Tracking {
+            ref_id: r.u32()?,
+            ip_addr: r.addr()?,
+            stratum: r.u16()?,
+            leap_status: r.u16()?,
+            ref_time: r.timespec()?,
+            current_correction: r.float()?,
+            last_offset: r.float()?,
+            rms_offset: r.float()?,
+            freq_ppm: r.float()?,
+            resid_freq_ppm: r.float()?,
+            skew_ppm: r.float()?,
+            root_delay: r.float()?,
+            root_dispersion: r.float()?,
+            last_update_interval: r.float()?,
+        })
+    }
+
+    pub(crate) fn write(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.u32(self.ref_id)?;
+        w.addr(&self.ip_addr)?;
+        w.u16(self.stratum)?;
+        w.u16(self.leap_status)?;
+        w.timespec(&self.ref_time)?;
+        for v in [
+            self.current_correction,
+            self.last_offset,
+            self.rms_offset,
+            self.freq_ppm,
+            self.resid_freq_ppm,
+            self.skew_ppm,
+            self.root_delay,
+            self.root_dispersion,
+            self.last_update_interval,
+        ] {
+            w.float(v)?;
+        }
+        Ok(())
+    }
+}
+
+/// SOURCESTATS: one row of `chronyc sourcestats`.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub struct Sourcestats {
+    /// Reference ID of the source.
+    pub ref_id: u32,
+    /// Its address.
+    pub ip_addr: CmdAddr,
+    /// Samples kept.
+    pub n_samples: u32,
+    /// Runs of residuals with the same sign.
+    pub n_runs: u32,
+    /// Time spanned by the samples, seconds.
+    pub span_seconds: u32,
+    /// Standard deviation, seconds.
+    pub sd: f64,
+    /// Residual frequency, ppm.
+    pub resid_freq_ppm: f64,
+    /// Skew, ppm.
+    pub skew_ppm: f64,
+    /// Estimated offset, seconds.
+    pub est_offset: f64,
+    /// Its error, seconds.
+    pub est_offset_err: f64,
+}
+
+impl Sourcestats {
+    pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
+        Ok(Sourcestats {
+            ref_id: r.u32()?,
+            ip_addr: r.addr()?,
+            n_samples: r.u32()?,
+            n_runs: r.u32()?,
+            span_seconds: r.u32()?,
+            sd: r.float()?,
+            resid_freq_ppm: r.float()?,
+            skew_ppm: r.float()?,
+            est_offset: r.float()?,
+            est_offset_err: r.float()?,
+        })
+    }
+
+    pub(crate) fn write(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.u32(self.ref_id)?;
+        w.addr(&self.ip_addr)?;
+        for v in [self.n_samples, self.n_runs, self.span_seconds] {
+            w.u32(v)?;
+        }
+        for v in [
+            self.sd,
+            self.resid_freq_ppm,
+            self.skew_ppm,
+            self.est_offset,
+            self.est_offset_err,
+        ] {
+            w.float(v)?;
+        }
+        Ok(())
+    }
+}
+
+/// RTC: `chronyc rtcdata`.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub struct Rtc {
+    /// Time of the last RTC measurement.
+    pub ref_time: Timespec,
+    /// Samples.
+    pub n_samples: u16,
+    /// Runs.
+    pub n_runs: u16,
+    /// Span, seconds.
+    pub span_seconds: u32,
+    /// How fast the RTC is, seconds.
+    pub rtc_seconds_fast: f64,
+    /// Its gain rate, ppm.
+    pub rtc_gain_rate_ppm: f64,
+}
+
+/// MANUAL_TIMESTAMP2: the answer to SETTIME.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub struct ManualTimestamp {
+    /// Offset of the sample, seconds.
+    pub offset: f64,
+    /// Frequency change, ppm.
+    pub dfreq_ppm: f64,
+    /// New absolute frequency, ppm.
+    pub new_afreq_ppm: f64,
+}
+
+/// One client of CLIENT_ACCESSES_BY_INDEX3 (60 bytes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct ClientAccess {
+    /// The client's address.
+    pub ip: CmdAddr,
+    /// NTP requests.
+    pub ntp_hits: u32,
+    /// NTS-KE connections.
+    pub nke_hits: u32,
+    /// Command requests.
+    pub cmd_hits: u32,
+    /// NTP requests dropped.
+    pub ntp_drops: u32,
+    /// NTS-KE connections dropped.
+    pub nke_drops: u32,
+    /// Command requests dropped.
+    pub cmd_drops: u32,
+    /// log2 of the mean NTP interval.
+    pub ntp_interval: i8,
+    /// log2 of the mean NTS-KE interval.
+    pub nke_interval: i8,
+    /// log2 of the mean command interval.
+    pub cmd_interval: i8,
+    /// log2 of the NTP timeout interval.
+    pub ntp_timeout_interval: i8,
+    /// Seconds since the last NTP request.
+    pub last_ntp_hit_ago: u32,
+    /// Seconds since the last NTS-KE connection.
+    pub last_nke_hit_ago: u32,
+    /// Seconds since the last command.
+    pub last_cmd_hit_ago: u32,
+}
+
+impl ClientAccess {
+    fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
+        Ok(ClientAccess {
+            ip: r.addr()?,
+            ntp_hits: r.u32()?,
+            nke_hits: r.u32()?,
+            cmd_hits: r.u32()?,
+            ntp_drops: r.u32()?,
+            nke_drops: r.u32()?,
+            cmd_drops: r.u32()?,
+            ntp_interval: r.i8()?,
+            nke_interval: r.i8()?,
+            cmd_interval: r.i8()?,
+            ntp_timeout_interval: r.i8()?,
+            last_ntp_hit_ago: r.u32()?,
+            last_nke_hit_ago: r.u32()?,
+            last_cmd_hit_ago: r.u32()?,
+        })
+    }
+
+    fn write(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.addr(&self.ip)?;
+        for v in [
+            self.ntp_hits,
+            self.nke_hits,
+            self.cmd_hits,
+            self.ntp_drops,
+            self.nke_drops,
+            self.cmd_drops,
+        ] {
+            w.u32(v)?;
+        }
+        for v in [
+            self.ntp_interval,
+            self.nke_interval,
+            self.cmd_interval,
+            self.ntp_timeout_interval,
+        ] {
+            w.i8(v)?;
+        }
+        for v in [
+            self.last_ntp_hit_ago,
+            self.last_nke_hit_ago,
+            self.last_cmd_hit_ago,
+        ] {
+            w.u32(v)?;
+        }
+        Ok(())
+    }
+}
+
+/// CLIENT_ACCESSES_BY_INDEX3: a page of the client log.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct ClientAccesses {
+    /// Size of the server's table.
+    pub n_indices: u32,
+    /// The index after the last one processed.
+    pub next_index: u32,
+    /// The clients, at most [`MAX_CLIENT_ACCESSES`].
+    pub clients: Vec<ClientAccess>,
+}
+
+impl ClientAccesses {
+    pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
+        let n_indices = r.u32()?;
+        let next_index = r.u32()?;
+        let n = r.u32()?;
+        let count = usize::try_from(n)
+            .ok()
+            .filter(|&c| c <= MAX_CLIENT_ACCESSES)
+            .ok_or(Error::InvalidField {
+                field: "n_clients",
+                value: u64::from(n),
+            })?;
+        let clients = (0..count)
+            .map(|_| ClientAccess::read(r))
+            .collect::<Result<_, _>>()?;
+        Ok(ClientAccesses {
+            n_indices,
+            next_index,
+            clients,
+        })
+    }
+
+    pub(crate) fn write(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        let n = self.clients.len();
+        if n > MAX_CLIENT_ACCESSES {
+            return Err(Error::InvalidField {
+                field: "n_clients",
+                value: n as u64,
+            });
+        }
+        w.u32(self.n_indices)?;
+        w.u32(self.next_index)?;
+        w.u32(n as u32)?;
+        for c in &self.clients {
+            c.write(w)?;
+        }
+        w.fill(0, (MAX_CLIENT_ACCESSES - n) * 60)
+    }
+}
+
+/// SERVER_STATS counters. The reply layout depends on the client's
+/// version ([`ServerStatsVersion`]): V2 carries the first 8 counters, V3
+/// the first 11, both as u32 (emitting keeps the low 32 bits, as a
+/// wrapping counter of those chrony versions would); V4 all 17 as u64.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct ServerStats {
+    /// NTP packets received.
+    pub ntp_hits: u64,
+    /// NTS-KE connections accepted.
+    pub nke_hits: u64,
+    /// Command packets received.
+    pub cmd_hits: u64,
+    /// NTP packets dropped.
+    pub ntp_drops: u64,
+    /// NTS-KE connections dropped.
+    pub nke_drops: u64,
+    /// Command packets dropped.
+    pub cmd_drops: u64,
+    /// Client log records dropped.
+    pub log_drops: u64,
+    /// Authenticated NTP packets (V2 on).
+    pub ntp_auth_hits: u64,
+    /// Interleaved NTP packets (V3 on).
+    pub ntp_interleaved_hits: u64,
+    /// NTP timestamps held (V3 on).
+    pub ntp_timestamps: u64,
+    /// NTP timestamp span, seconds (V3 on).
+    pub ntp_span_seconds: u64,
+    /// NTP daemon RX timestamps (V4).
+    pub ntp_daemon_rx_timestamps: u64,
+    /// NTP daemon TX timestamps (V4).
+    pub ntp_daemon_tx_timestamps: u64,
+    /// NTP kernel RX timestamps (V4).
+    pub ntp_kernel_rx_timestamps: u64,
+    /// NTP kernel TX timestamps (V4).
+    pub ntp_kernel_tx_timestamps: u64,
+    /// NTP hardware RX timestamps (V4).
+    pub ntp_hw_rx_timestamps: u64,
+    /// NTP hardware TX timestamps (V4).
+    pub ntp_hw_tx_timestamps: u64,
+}
+
+/// Number of counters in each layout.
+fn server_stats_count(v: ServerStatsVersion) -> usize {
+    match v {
+        ServerStatsVersion::V2 => 8,
+        ServerStatsVersion::V3 => 11,
+        ServerStatsVersion::V4 => 17,
+    }
+}
+
+impl ServerStats {
+    /// The counters in wire order.
+    pub fn to_array(&self) -> [u64; 17] {
+        [
+            self.ntp_hits,
+            self.nke_hits,
+            self.cmd_hits,
+            self.ntp_drops,
+            self.nke_drops,
+            self.cmd_drops,
+            self.log_drops,
+            self.ntp_auth_hits,
+            self.ntp_interleaved_hits,
+            self.ntp_timestamps,
+            self.ntp_span_seconds,
+            self.ntp_daemon_rx_timestamps,
+            self.ntp_daemon_tx_timestamps,
+            self.ntp_kernel_rx_timestamps,
+            self.ntp_kernel_tx_timestamps,
+            self.ntp_hw_rx_timestamps,
+            self.ntp_hw_tx_timestamps,
+        ]
+    }
+
+    /// From the counters in wire order.
+    pub fn from_array(a: [u64; 17]) -> Self {
+        let [
+            ntp_hits,
+            nke_hits,
+            cmd_hits,
+            ntp_drops,
+            nke_drops,
+            cmd_drops,
+            log_drops,
+            ntp_auth_hits,
+            ntp_interleaved_hits,
+            ntp_timestamps,
+            ntp_span_seconds,
+            ntp_daemon_rx_timestamps,
+            ntp_daemon_tx_timestamps,
+            ntp_kernel_rx_timestamps,
+            ntp_kernel_tx_timestamps,
+            ntp_hw_rx_timestamps,
+            ntp_hw_tx_timestamps,
+        ] = a;
+        ServerStats {
+            ntp_hits,
+            nke_hits,
+            cmd_hits,
+            ntp_drops,
+            nke_drops,
+            cmd_drops,
+            log_drops,
+            ntp_auth_hits,
+            ntp_interleaved_hits,
+            ntp_timestamps,
+            ntp_span_seconds,
+            ntp_daemon_rx_timestamps,
+            ntp_daemon_tx_timestamps,
+            ntp_kernel_rx_timestamps,
+            ntp_kernel_tx_timestamps,
+            ntp_hw_rx_timestamps,
+            ntp_hw_tx_timestamps,
+        }
+    }
+
+    pub(crate) fn read(r: &mut Reader<'_>, v: ServerStatsVersion) -> Result<Self, Error> {
+        let mut a = [0u64; 17];
+        for slot in a.iter_mut().take(server_stats_count(v)) {
+            *slot = match v {
+                ServerStatsVersion::V4 => r.u64()?,
+                _ => u64::from(r.u32()?),
+            };
+        }
+        Ok(ServerStats::from_array(a))
+    }
+
+    pub(crate) fn write(&self, w: &mut Writer<'_>, v: ServerStatsVersion) -> Result<(), Error> {
+        for &x in self.to_array().iter().take(server_stats_count(v)) {
+            match v {
+                // Keeping the low bits is intended: see the type's doc.
+                ServerStatsVersion::V2 | ServerStatsVersion::V3 => w.u32(x as u32)?,
+                ServerStatsVersion::V4 => w.u64(x)?,
+            }
+        }
+        if v == ServerStatsVersion::V4 {
+            // chronyd fills the 4 reserved Integer64 with 0xff.
+            w.fill(0xff, 4 * 8)?;
+        }
+        Ok(())
+    }
+}
+
+/// One sample of MANUAL_LIST2 (24 bytes).
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub struct ManualSample {
+    /// When it was taken.
+    pub when: Timespec,
+    /// Offset after later slews, seconds.
+    pub slewed_offset: f64,
+    /// Offset as measured, seconds.
+    pub orig_offset: f64,
+    /// Residual of the fit, seconds.
+    pub residual: f64,
+}
+
+/// MANUAL_LIST2: the manual samples (the body always has room for 16).
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct ManualList {
+    /// At most [`MAX_MANUAL_LIST_SAMPLES`].
+    pub samples: Vec<ManualSample>,
+}
+
+impl ManualList {
+    pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
+        let n = r.u32()?;
+        let count = usize::try_from(n)
+            .ok()
+            .filter(|&c| c <= MAX_MANUAL_LIST_SAMPLES)
+            .ok_or(Error::InvalidField {
+                field: "n_samples",
+                value: u64::from(n),
+            })?;
+        let mut samples = Vec::with_capacity(count);
+        for _ in 0..count {
+            samples.push(ManualSample {
+                when: r.timespec()?,
+                slewed_offset: r.float()?,
+                orig_offset: r.float()?,
+                residual: r.float()?,
+            });
+        }
+        Ok(ManualList { samples })
+    }
+
+    pub(crate) fn write(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        let n = self.samples.len();
+        if n > MAX_MANUAL_LIST_SAMPLES {
+            return Err(Error::InvalidField {
+                field: "n_samples",
+                value: n as u64,
+            });
+        }
+        w.u32(n as u32)?;
+        for s in &self.samples {
+            w.timespec(&s.when)?;
+            w.float(s.slewed_offset)?;
+            w.float(s.orig_offset)?;
+            w.float(s.residual)?;
+        }
+        w.fill(0, (MAX_MANUAL_LIST_SAMPLES - n) * 24)
+    }
+}
+
+/// ACTIVITY: source counts by state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Activity {
+    /// Online.
+    pub online: i32,
+    /// Offline.
+    pub offline: i32,
+    /// Doing a burst, then back online.
+    pub burst_online: i32,
+    /// Doing a burst, then back offline.
+    pub burst_offline: i32,
+    /// Name not resolved yet.
+    pub unresolved: i32,
+}
+
+/// SMOOTHING: `chronyc smoothing`.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub struct Smoothing {
+    /// Bit 0 active, bit 1 leap only.
+    pub flags: u32,
+    /// Offset, seconds.
+    pub offset: f64,
+    /// Frequency, ppm.
+    pub freq_ppm: f64,
+    /// Wander, ppm per second.
+    pub wander_ppm: f64,
+    /// Seconds since the last update.
+    pub last_update_ago: f64,
+    /// Remaining time, seconds.
+    pub remaining_time: f64,
+}
+
+impl Smoothing {
+    /// Flag: smoothing is active.
+    pub const FLAG_ACTIVE: u32 = 0x1;
+    /// Flag: only leap seconds are smoothed.
+    pub const FLAG_LEAPONLY: u32 = 0x2;
+}
+
+/// AUTH_DATA: `chronyc authdata` for one source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct AuthData {
+    /// 0 none, 1 symmetric key, 2 NTS.
+    pub mode: u16,
+    /// Key type (hash or cipher).
+    pub key_type: u16,
+    /// Key ID.
+    pub key_id: u32,
+    /// Key length, bits.
+    pub key_length: u16,
+    /// NTS-KE attempts.
+    pub ke_attempts: u16,
+    /// Seconds since the last NTS-KE.
+    pub last_ke_ago: u32,
+    /// Cookies held.
+    pub cookies: u16,
+    /// Cookie length.
+    pub cookie_length: u16,
+    /// NAK received.
+    pub nak: u16,
+}
+
+/// SELECT_DATA: one row of `chronyc selectdata`.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub struct SelectData {
+    /// Reference ID.
+    pub ref_id: u32,
+    /// Address.
+    pub ip_addr: CmdAddr,
+    /// The state letter chronyc prints (`*`, `+`, `N`, ...).
+    pub state_char: u8,
+    /// Non-zero if authenticated.
+    pub authentication: u8,
+    /// Leap status.
+    pub leap: u8,
+    /// Configured options (1 noselect, 2 prefer, 4 trust, 8 require).
+    pub conf_options: u16,
+    /// Effective options, same bits.
+    pub eff_options: u16,
+    /// Seconds since the last sample.
+    pub last_sample_ago: u32,
+    /// Selection score.
+    pub score: f64,
+    /// Low end of the interval, seconds.
+    pub lo_limit: f64,
+    /// High end of the interval, seconds.
+    pub hi_limit: f64,
+}
+
+impl SelectData {
+    /// Option bit: noselect.
+    pub const OPTION_NOSELECT: u16 = 0x1;
+    /// Option bit: prefer.
+    pub const OPTION_PREFER: u16 = 0x2;
+    /// Option bit: trust.
+    pub const OPTION_TRUST: u16 = 0x4;
+    /// Option bit: require.
+    pub const OPTION_REQUIRE: u16 = 0x8;
+}
+
+/// NTP_DATA / NTP_DATA2: `chronyc ntpdata` for one source.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub struct NtpData {
+    /// Remote address.
+    pub remote_addr: CmdAddr,
+    /// Local address.
+    pub local_addr: CmdAddr,
+    /// Remote port.
+    pub remote_port: u16,
+    /// Leap indicator of the last packet.
+    pub leap: u8,
+    /// NTP version.
+    pub version: u8,
+    /// NTP mode.
+    pub mode: u8,
+    /// Stratum.
+    pub stratum: u8,
+    /// Poll exponent.
+    pub poll: i8,
+    /// Precision exponent.
+    pub precision: i8,
+    /// Root delay, seconds.
+    pub root_delay: f64,
+    /// Root dispersion, seconds.
+    pub root_dispersion: f64,
+    /// Reference ID.
+    pub ref_id: u32,
+    /// Reference time.
+    pub ref_time: Timespec,
+    /// Offset, seconds.
+    pub offset: f64,
+    /// Peer delay, seconds.
+    pub peer_delay: f64,
+    /// Peer dispersion, seconds.
+    pub peer_dispersion: f64,
+    /// Response time, seconds.
+    pub response_time: f64,
+    /// Jitter asymmetry.
+    pub jitter_asymmetry: f64,
+    /// Test bits (0x3ff), interleaved (0x4000), authenticated (0x8000).
+    pub flags: u16,
+    /// TX timestamping: `D`aemon, `K`ernel or `H`ardware.
+    pub tx_tss_char: u8,
+    /// RX timestamping, same letters.
+    pub rx_tss_char: u8,
+    /// Packets sent.
+    pub total_tx_count: u32,
+    /// Packets received.
+    pub total_rx_count: u32,
+    /// Valid packets received.
+    pub total_valid_count: u32,
+    /// Good packets received.
+    pub total_good_count: u32,
+    /// Kernel TX timestamps (NTP_DATA2 only).
+    pub total_kernel_tx_ts: u32,
+    /// Kernel RX timestamps (NTP_DATA2 only).
+    pub total_kernel_rx_ts: u32,
+    /// Hardware TX timestamps (NTP_DATA2 only).
+    pub total_hw_tx_ts: u32,
+    /// Hardware RX timestamps (NTP_DATA2 only).
+    pub total_hw_rx_ts: u32,
+}
+
+impl NtpData {
+    /// Flag bits: the NTP tests.
+    pub const FLAGS_TESTS: u16 = 0x3ff;
+    /// Flag: interleaved mode.
+    pub const FLAG_INTERLEAVED: u16 = 0x4000;
+    /// Flag: authenticated.
+    pub const FLAG_AUTHENTICATED: u16 = 0x8000;
+
+    pub(crate) fn read(r: &mut Reader<'_>, v: NtpDataVersion) -> Result<Self, Error> {
+        let mut d = NtpData {
+            remote_addr: r.addr()?,
+            local_addr: r.addr()?,
+            remote_port: r.u16()?,
+            leap: r.u8()?,
+            version: r.u8()?,
+            mode: r.u8()?,
+            stratum: r.u8()?,
+            poll: r.i8()?,
+            precision: r.i8()?,
+            root_delay: r.float()?,
+            root_dispersion: r.float()?,
+            ref_id: r.u32()?,
+            ref_time: r.timespec()?,
+            offset: r.float()?,
+            peer_delay: r.float()?,
+            peer_dispersion: r.float()?,
+            response_time: r.float()?,
+            jitter_asymmetry: r.float()?,
+            flags: r.u16()?,
+            tx_tss_char: r.u8()?,
+            rx_tss_char: r.u8()?,
+            total_tx_count: r.u32()?,
+            total_rx_count: r.u32()?,
+            total_valid_count: r.u32()?,
+            total_good_count: r.u32()?,
+            ..NtpData::default()
+        };
+        if v == NtpDataVersion::V2 {
+            d.total_kernel_tx_ts = r.u32()?;
+            d.total_kernel_rx_ts = r.u32()?;
+            d.total_hw_tx_ts = r.u32()?;
+            d.total_hw_rx_ts = r.u32()?;
+        }
+        Ok(d)
+    }
+
+    pub(crate) fn write(&self, w: &mut Writer<'_>, v: NtpDataVersion) -> Result<(), Error> {
+        w.addr(&self.remote_addr)?;
+        w.addr(&self.local_addr)?;
+        w.u16(self.remote_port)?;
+        for b in [self.leap, self.version, self.mode, self.stratum] {
+            w.u8(b)?;
+        }
+        w.i8(self.poll)?;
+        w.i8(self.precision)?;
+        w.float(self.root_delay)?;
+        w.float(self.root_dispersion)?;
+        w.u32(self.ref_id)?;
+        w.timespec(&self.ref_time)?;
+        for x in [
+            self.offset,
+            self.peer_delay,
+            self.peer_dispersion,
+            self.response_time,
+            self.jitter_asymmetry,
+        ] {
+            w.float(x)?;
+        }
+        w.u16(self.flags)?;
+        w.u8(self.tx_tss_char)?;
+        w.u8(self.rx_tss_char)?;
+        for x in [
+            self.total_tx_count,
+            self.total_rx_count,
+            self.total_valid_count,
+            self.total_good_count,
+        ] {
+            w.u32(x)?;
+        }
+        let reserved = match v {
+            NtpDataVersion::V1 => 3,
+            NtpDataVersion::V2 => {
+                for x in [
+                    self.total_kernel_tx_ts,
+                    self.total_kernel_rx_ts,
+                    self.total_hw_tx_ts,
+                    self.total_hw_rx_ts,
+                ] {
+                    w.u32(x)?;
+                }
+                4
+            }
+        };
+        // chronyd fills the reserved words with 0xff.
+        w.fill(0xff, reserved * 4)
+    }
+}
