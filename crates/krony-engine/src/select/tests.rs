@@ -452,3 +452,109 @@ fn report_state_mapping() {
         assert_eq!(s.index(), i);
     }
 }
+
+/// A small deterministic generator (xorshift64*), enough for scenario mixing.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+fn random_candidate(rng: &mut Rng, id: u32) -> Candidate {
+    let mut c = candidate(id, (rng.unit() - 0.5) * 0.2, 0.001 + rng.unit() * 0.05);
+    c.kind = if rng.below(5) == 0 {
+        SourceKind::Refclock
+    } else {
+        SourceKind::Ntp
+    };
+    c.authenticated = rng.below(3) == 0;
+    c.options = SelectOptions::from_bits(if rng.below(3) == 0 {
+        rng.below(16) as u32
+    } else {
+        0
+    });
+    c.stratum = 1 + rng.below(4) as u8;
+    c.leap = [
+        LeapStatus::Normal,
+        LeapStatus::InsertSecond,
+        LeapStatus::Unsynchronised,
+    ][rng.below(3) as usize];
+    c.reach.register = if rng.below(4) == 0 {
+        0
+    } else {
+        rng.below(256) as u8
+    };
+    c.reach.size = rng.below(9) as u8;
+    if rng.below(6) == 0 {
+        c.stats = None;
+    }
+    c
+}
+
+fn check_invariants(cands: &[Candidate], sel: &Selection) {
+    let stars: Vec<SourceId> = sel
+        .sources
+        .iter()
+        .filter(|s| s.state == SelectState::Selected)
+        .map(|s| s.id)
+        .collect();
+    match sel.selected {
+        Some(id) => assert_eq!(stars, vec![id]),
+        None => assert!(stars.is_empty()),
+    }
+    for s in &sel.sources {
+        if s.state == SelectState::Falseticker || s.state == SelectState::Noselect {
+            assert!(!s.leap_vote);
+        }
+    }
+    let Some(r) = sel.reference else { return };
+    assert_eq!(Some(r.source), sel.selected);
+    let used: Vec<f64> = sel
+        .sources
+        .iter()
+        .zip(cands)
+        .filter(|(s, _)| matches!(s.state, SelectState::Selected | SelectState::Combined))
+        .filter_map(|(_, c)| c.stats.map(|st| st.tracking.offset))
+        .collect();
+    assert_eq!(r.combined, used.len());
+    let lo = used.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = used.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    assert!(r.tracking.offset >= lo - 1e-15 && r.tracking.offset <= hi + 1e-15);
+    assert_ne!(r.leap, LeapStatus::Unsynchronised);
+}
+
+#[test]
+fn random_scenarios_keep_invariants() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    for _ in 0..500 {
+        let n = 1 + rng.below(6) as u32;
+        let mut cands: Vec<Candidate> = (0..n).map(|id| random_candidate(&mut rng, id)).collect();
+        let cfg = SelectConfig {
+            min_sources: 1 + rng.below(2) as usize,
+            orphan_stratum: if rng.below(4) == 0 { Some(3) } else { None },
+            ..SelectConfig::default()
+        };
+        let mut selector = Selector::new();
+        for _ in 0..20 {
+            let k = rng.below(u64::from(n)) as usize;
+            cands[k] = random_candidate(&mut rng, k as u32);
+            let updated = (rng.below(4) != 0).then_some(SourceId(k as u32));
+            let sel = selector.select(&cands, updated, &cfg);
+            check_invariants(&cands, &sel);
+            assert_eq!(selector.selected(), sel.selected);
+        }
+    }
+}
