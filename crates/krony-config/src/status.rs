@@ -1,0 +1,189 @@
+//! Which directives kronyd acts on.
+//!
+//! One table, so that later work flips entries from `NotImplemented` to `Implemented` as the
+//! daemon learns them. Every directive that is parsed but not acted on produces a warning.
+
+/// How kronyd treats a directive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirectiveStatus {
+    /// kronyd acts on the directive.
+    Implemented,
+    /// Parsed and validated, but kronyd does not act on it yet (warning).
+    NotImplemented,
+    /// chrony no longer supports it and only warns (`commandkey`, ...).
+    Obsolete,
+    /// Accepted and silently ignored by chrony (`dumponexit`); kronyd warns.
+    Ignored,
+    /// Handled while reading the configuration (`include`, `confdir`, `sourcedir`).
+    Structural,
+}
+
+use DirectiveStatus::{Ignored, NotImplemented as Todo, Obsolete, Structural};
+
+/// Every directive kronyd knows, with its status. Sorted by name.
+pub const DIRECTIVES: &[(&str, DirectiveStatus)] = &[
+    ("acquisitionport", Todo),
+    ("allow", Todo),
+    ("authselectmode", Todo),
+    ("bindacqaddress", Todo),
+    ("bindacqdevice", Todo),
+    ("bindaddress", Todo),
+    ("bindcmdaddress", Todo),
+    ("bindcmddevice", Todo),
+    ("binddevice", Todo),
+    ("broadcast", Todo),
+    ("clientloglimit", Todo),
+    ("clockprecision", Todo),
+    ("cmdallow", Todo),
+    ("cmddeny", Todo),
+    ("cmdport", Todo),
+    ("cmdratelimit", Todo),
+    ("combinelimit", Todo),
+    ("commandkey", Obsolete),
+    ("confdir", Structural),
+    ("corrtimeratio", Todo),
+    ("deny", Todo),
+    ("driftfile", Todo),
+    ("dscp", Todo),
+    ("dumpdir", Todo),
+    ("dumponexit", Ignored),
+    ("fallbackdrift", Todo),
+    ("generatecommandkey", Obsolete),
+    ("hwclockfile", Todo),
+    ("hwtimestamp", Todo),
+    ("hwtstimeout", Todo),
+    ("include", Structural),
+    ("initstepslew", Todo),
+    ("keyfile", Todo),
+    ("leapseclist", Todo),
+    ("leapsecmode", Todo),
+    ("leapsectz", Todo),
+    ("linux_freq_scale", Obsolete),
+    ("linux_hz", Obsolete),
+    ("local", Todo),
+    ("lock_all", Todo),
+    ("log", Todo),
+    ("logbanner", Todo),
+    ("logchange", Todo),
+    ("logdir", Todo),
+    ("mailonchange", Todo),
+    ("makestep", Todo),
+    ("manual", Todo),
+    ("maxchange", Todo),
+    ("maxclockerror", Todo),
+    ("maxdistance", Todo),
+    ("maxdrift", Todo),
+    ("maxjitter", Todo),
+    ("maxntsconnections", Todo),
+    ("maxsamples", Todo),
+    ("maxslewrate", Todo),
+    ("maxstratum", Todo),
+    ("maxtxbuffers", Todo),
+    ("maxupdateskew", Todo),
+    ("minsamples", Todo),
+    ("minsources", Todo),
+    ("minstratum", Todo),
+    ("nocerttimecheck", Todo),
+    ("noclientlog", Todo),
+    ("nosystemcert", Todo),
+    ("ntpsigndsocket", Todo),
+    ("ntsaeads", Todo),
+    ("ntscachedir", Todo),
+    ("ntsdumpdir", Todo),
+    ("ntsntpserver", Todo),
+    ("ntsport", Todo),
+    ("ntsprocesses", Todo),
+    ("ntsratelimit", Todo),
+    ("ntsrefresh", Todo),
+    ("ntsrotate", Todo),
+    ("ntsservercert", Todo),
+    ("ntsserverkey", Todo),
+    ("ntstrustedcerts", Todo),
+    ("opencommands", Todo),
+    ("peer", Todo),
+    ("pidfile", Todo),
+    ("pool", Todo),
+    ("port", Todo),
+    ("ptpdomain", Todo),
+    ("ptpport", Todo),
+    ("ratelimit", Todo),
+    ("refclock", Todo),
+    ("refresh", Todo),
+    ("reselectdist", Todo),
+    ("rtcautotrim", Todo),
+    ("rtcdevice", Todo),
+    ("rtcfile", Todo),
+    ("rtconutc", Todo),
+    ("rtcsync", Todo),
+    ("sched_priority", Todo),
+    ("server", Todo),
+    ("smoothtime", Todo),
+    ("sourcedir", Structural),
+    ("stratumweight", Todo),
+    ("tempcomp", Todo),
+    ("user", Todo),
+];
+
+/// The status of a directive (case-insensitive); `None` if it is unknown.
+pub fn directive_status(name: &str) -> Option<DirectiveStatus> {
+    DIRECTIVES
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, s)| *s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::directive::parse_directive;
+    use crate::error::ParseError;
+
+    #[test]
+    fn table_is_sorted_and_unique() {
+        assert!(DIRECTIVES.windows(2).all(|w| w[0].0 < w[1].0));
+    }
+
+    #[test]
+    fn every_listed_directive_is_parsed() {
+        for (name, _) in DIRECTIVES {
+            let r = parse_directive(name, &[]);
+            assert!(
+                !matches!(r, Err(ParseError::UnknownDirective(_))),
+                "{name} is listed but not parsed"
+            );
+        }
+    }
+
+    #[test]
+    fn every_parsed_directive_is_listed() {
+        use crate::directive::{OBSOLETE, SPECIAL};
+        use crate::settings::{FLAG_SETTINGS, FLOAT_SETTINGS, INT_SETTINGS, STRING_SETTINGS};
+        let mut names: Vec<&str> = vec!["server", "pool", "peer", "ntscachedir"];
+        names.extend(SPECIAL);
+        names.extend(OBSOLETE);
+        names.extend(INT_SETTINGS.iter().map(|e| e.1));
+        names.extend(FLOAT_SETTINGS.iter().map(|e| e.1));
+        names.extend(STRING_SETTINGS.iter().map(|e| e.1));
+        names.extend(FLAG_SETTINGS.iter().map(|e| e.1));
+        for n in &names {
+            assert!(
+                directive_status(n).is_some(),
+                "{n} is parsed but not listed"
+            );
+        }
+        assert_eq!(names.len(), DIRECTIVES.len());
+    }
+
+    #[test]
+    fn lookup_is_case_insensitive() {
+        assert_eq!(
+            directive_status("MakeStep"),
+            Some(DirectiveStatus::NotImplemented)
+        );
+        assert_eq!(
+            directive_status("linux_hz"),
+            Some(DirectiveStatus::Obsolete)
+        );
+        assert_eq!(directive_status("bogus"), None);
+    }
+}
