@@ -66,6 +66,52 @@ pub(super) struct Flags {
 /// Call [`Selector::select`] after every new sample of a source (passing its
 /// id as `updated`) and whenever a source's reachability register drops to
 /// zero or a source is added, removed or reset (passing `None`).
+///
+/// ```
+/// use krony_engine::UnixTime;
+/// use krony_engine::clock::LeapStatus;
+/// use krony_engine::select::*;
+///
+/// let tracking = TrackingData {
+///     ref_time: UnixTime::from_secs_nanos(1_700_000_000, 0),
+///     offset: 0.002,
+///     offset_sd: 0.0005,
+///     frequency: 0.0,
+///     frequency_sd: 1e-8,
+///     skew: 1e-8,
+///     root_delay: 0.01,
+///     root_dispersion: 0.001,
+/// };
+/// let server = Candidate {
+///     id: SourceId(1),
+///     kind: SourceKind::Ntp,
+///     ref_id: 0xc000_0201,
+///     local_ref_id: 0,
+///     authenticated: false,
+///     options: SelectOptions::default(),
+///     stratum: 2,
+///     leap: LeapStatus::Normal,
+///     reach: Reachability { register: 0xff, size: 8, unreachable_run: 0 },
+///     max_unreach: 100_000,
+///     stats: Some(SourceStats {
+///         usable: true,
+///         lo: -0.004,
+///         hi: 0.008,
+///         root_distance: 0.006,
+///         std_dev: 0.0005,
+///         first_sample_ago: 300.0,
+///         last_sample_ago: 20.0,
+///         tracking,
+///     }),
+/// };
+/// let mut selector = Selector::new();
+/// let sel = selector.select(&[server], Some(SourceId(1)), &SelectConfig::default());
+/// assert_eq!(sel.selected, Some(SourceId(1)));
+/// assert_eq!(sel.sources[0].state.as_char(), '*');
+/// let name = |_| "192.0.2.1".to_string();
+/// assert_eq!(sel.events[0].message(name).as_deref(), Some("Selected source 192.0.2.1"));
+/// assert_eq!(sel.reference.map(|r| r.tracking.offset), Some(0.002));
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct Selector {
     pub(super) memory: BTreeMap<SourceId, Memory>,
