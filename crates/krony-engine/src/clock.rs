@@ -5,12 +5,12 @@
 //! through its [`Clock`] implementation. Offsets are not slewed by the clock: the
 //! engine corrects them by changing the frequency for a while, as chrony does with
 //! the kernel PLL off, so a clock only needs to set a frequency and to step.
+//!
+//! Sign convention used throughout krony (and chrony's reports): a *frequency
+//! error* is positive when the clock runs fast (gains time). The *correction* a
+//! [`Clock`] applies is the opposite: positive makes the clock run faster.
 
 use crate::UnixTime;
-
-/// Sign convention used throughout krony (and chrony's reports): a *frequency
-/// error* is positive when the clock runs fast (gains time). The *correction* a
-/// [`Clock`] applies is the opposite: positive makes the clock run faster.
 
 /// Leap second status, as chronyc's "Leap status" prints it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
