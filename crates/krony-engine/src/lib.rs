@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod clock;
+pub mod select;
 pub mod stats;
 
 pub use krony_wire::UnixTime;
