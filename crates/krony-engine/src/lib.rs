@@ -7,6 +7,8 @@
 //! simulated clocks and networks.
 #![forbid(unsafe_code)]
 
+pub mod access;
+pub mod clientlog;
 pub mod clock;
 pub mod select;
 pub mod stats;
