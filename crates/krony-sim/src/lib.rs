@@ -1,11 +1,48 @@
-//! Deterministic simulator running krony-engine against simulated clocks and networks.
+//! Deterministic simulator running krony's sans-IO engine against simulated
+//! clocks and networks, much faster than real time.
+//!
+//! - [`clock`]: [`SimClock`](clock::SimClock), a node's clock (offset,
+//!   frequency error, random-walk wander, resolution, leap seconds), which
+//!   implements krony-engine's [`Clock`](krony_engine::clock::Clock);
+//! - [`network`]: links with delay, exponential jitter, asymmetry, loss and
+//!   outages, per direction;
+//! - [`server`]: simulated NTP servers (honest or falsetickers);
+//! - [`scenario`]: what to simulate; [`runner`]: the event loop and the
+//!   [`SimNode`] trait a client (e.g. the engine's adapter) implements;
+//! - [`metrics`]: time to sync, max and RMS offset and frequency error,
+//!   defined as clknetsim and chrony's simulation tests define them.
+//!
+//! Everything random comes from ChaCha8 streams derived from the scenario
+//! seed: the same scenario and seed give bit-identical results.
+//!
+//! ```
+//! use krony_sim::{Scenario, run};
+//! let mut scenario = Scenario::chrony_default(1);
+//! scenario.clients.clear(); // only the server: nothing to discipline
+//! scenario.duration = 100.0;
+//! let report = run(&scenario, |_| unreachable!("no clients"))?;
+//! assert_eq!(report.nodes.len(), 1);
+//! assert_eq!(report.simulated_secs, 100.0);
+//! # Ok::<(), krony_sim::SimError>(())
+//! ```
 #![forbid(unsafe_code)]
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 pub mod clock;
+pub mod metrics;
 pub mod network;
 pub mod random;
+pub mod runner;
+pub mod scenario;
+pub mod server;
+
+pub use clock::{ClockParams, SIM_EPOCH, SimClock};
+pub use metrics::{ClockStats, ClockSummary, MetricsConfig, PacketStats, SyncCriteria};
+pub use network::{LinkOverride, LinkPair, LinkParams, Outage};
+pub use runner::{NodeReport, Report, Role, SimNode, Simulation, run};
+pub use scenario::{ClientContext, ClientSpec, Scenario, ServerSpec};
+pub use server::{NtpServer, ServerParams};
 
 /// Why a simulation could not be set up or run.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -13,6 +50,14 @@ pub enum SimError {
     /// The scenario has a parameter out of range.
     #[error("invalid scenario: {0}")]
     InvalidScenario(String),
+    /// A node kept asking to be woken at the same instant.
+    #[error("node {node:?} is stuck at {elapsed} s")]
+    Livelock {
+        /// The node.
+        node: NodeId,
+        /// Seconds since the start.
+        elapsed: f64,
+    },
 }
 
 /// The index of a node in a simulation (servers first, then clients).

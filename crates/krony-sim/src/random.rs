@@ -10,6 +10,8 @@ use rand_chacha::ChaCha8Rng;
 
 /// Stream numbers of clocks start here (plus the node index).
 pub(crate) const CLOCK_STREAM_BASE: u64 = 1 << 32;
+/// Stream numbers of node seeds start here (plus the node index).
+pub(crate) const NODE_STREAM_BASE: u64 = 3 << 32;
 /// Stream numbers of link directions start here (plus `from << 20 | to`).
 pub(crate) const LINK_STREAM_BASE: u64 = 2 << 32;
 
