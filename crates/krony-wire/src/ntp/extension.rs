@@ -48,6 +48,25 @@ pub struct ExtensionField {
 }
 
 impl ExtensionField {
+    /// NTS Unique Identifier (RFC 8915 §5.3).
+    pub const NTS_UNIQUE_IDENTIFIER: u16 = 0x0104;
+    /// NTS Cookie (RFC 8915 §5.4).
+    pub const NTS_COOKIE: u16 = 0x0204;
+    /// NTS Cookie Placeholder (RFC 8915 §5.5).
+    pub const NTS_COOKIE_PLACEHOLDER: u16 = 0x0304;
+    /// NTS Authenticator and Encrypted Extension Fields (RFC 8915 §5.6).
+    pub const NTS_AUTH_AND_EEF: u16 = 0x0404;
+    /// Network Correction, PTP transparent-clock corrections for NTP over
+    /// PTP (chrony's `extfield 10A`, chrony 4.9+; body: 64-bit correction and
+    /// 16 reserved bytes).
+    pub const NET_CORRECTION: u16 = 0x010A;
+    /// The experimental Network Correction of chrony 4.5 to 4.8, which chrony
+    /// accepts as an alias of [`NET_CORRECTION`](Self::NET_CORRECTION).
+    pub const EXP_NET_CORRECTION: u16 = 0xF324;
+    /// chrony's experimental field with high-resolution root delay and
+    /// dispersion and a monotonic receive timestamp (`extfield F323`).
+    pub const EXP_MONO_ROOT: u16 = 0xF323;
+
     /// Length on the wire: header plus body padded to 4 bytes.
     pub fn wire_len(&self) -> usize {
         EXTENSION_HEADER_LEN + padded(self.body.len())
