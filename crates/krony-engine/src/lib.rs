@@ -10,6 +10,7 @@
 pub mod access;
 pub mod clientlog;
 pub mod clock;
+pub mod discipline;
 pub mod select;
 pub mod stats;
 
