@@ -9,6 +9,7 @@
 //! - [`server`]: simulated NTP servers (honest or falsetickers);
 //! - [`scenario`]: what to simulate; [`runner`]: the event loop and the
 //!   [`SimNode`] trait a client (e.g. the engine's adapter) implements;
+//! - [`naive`]: a naive reference client node;
 //! - [`metrics`]: time to sync, max and RMS offset and frequency error,
 //!   defined as clknetsim and chrony's simulation tests define them.
 //!
@@ -31,6 +32,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 pub mod clock;
 pub mod metrics;
+pub mod naive;
 pub mod network;
 pub mod random;
 pub mod runner;

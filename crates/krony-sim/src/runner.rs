@@ -307,6 +307,9 @@ impl Simulation {
             }
         }
         self.now = self.now.max(limit);
+        for s in &mut self.slots {
+            s.clock.advance_to(self.now);
+        }
         Ok(())
     }
 

@@ -1,9 +1,7 @@
 //! End-to-end runs of the simulator with a naive client node.
 
-mod common;
-
-use common::NaiveClient;
 use krony_engine::clock::ClockAction;
+use krony_sim::naive::NaiveClient;
 use krony_sim::{
     ClientSpec, LinkOverride, LinkParams, NodeId, Report, Scenario, SimError, SimNode, run,
 };
@@ -171,4 +169,67 @@ fn stuck_node_is_reported() {
             elapsed: 0.0
         }
     );
+}
+
+/// Arms a leap second at start and asks to be woken half a second after
+/// midnight, clock time.
+struct LeapNode {
+    midnight: UnixTime,
+    actions: Vec<ClockAction>,
+    deadline: Option<UnixTime>,
+    woken: std::rc::Rc<std::cell::RefCell<Vec<UnixTime>>>,
+}
+
+impl SimNode for LeapNode {
+    fn handle_start(&mut self, _: UnixTime) {
+        self.actions.push(ClockAction::SetLeap {
+            leap: krony_engine::clock::LeapStatus::InsertSecond,
+        });
+        self.deadline = Some(self.midnight.add_secs(0.5));
+    }
+    fn handle_packet(&mut self, _: UnixTime, _: std::net::SocketAddr, _: &[u8]) {}
+    fn handle_timeout(&mut self, now: UnixTime) {
+        self.woken.borrow_mut().push(now);
+        self.deadline = None;
+    }
+    fn poll_timeout(&mut self) -> Option<UnixTime> {
+        self.deadline
+    }
+    fn poll_transmit(&mut self) -> Option<(std::net::SocketAddr, Vec<u8>)> {
+        None
+    }
+    fn poll_clock_action(&mut self) -> Option<ClockAction> {
+        self.actions.pop()
+    }
+}
+
+#[test]
+fn leap_second_is_inserted_at_clock_midnight() {
+    let mut s = short_default(1);
+    s.duration = 30.0;
+    // The client's clock reads midnight 10.25 s after the start.
+    s.clients[0].clock.offset = 86_400.0 - 10.25;
+    s.clients[0].clock.freq_ppm = 0.0;
+    s.clients[0].clock.wander_ppb = 0.0;
+    let midnight = krony_sim::SIM_EPOCH.add_secs(86_400.0);
+    let woken = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let w = woken.clone();
+    let report = run(&s, |_| {
+        Box::new(LeapNode {
+            midnight,
+            actions: Vec::new(),
+            deadline: None,
+            woken: w.clone(),
+        })
+    })
+    .expect("runs");
+    let c = report.clients().next().expect("client");
+    let leaps = &c.clock_log.leaps_applied;
+    assert_eq!(leaps.len(), 1);
+    assert_eq!(leaps[0].0, krony_sim::SIM_EPOCH.add_secs(10.25));
+    // Woken once, at the second time the clock reads 00:00:00.5.
+    assert_eq!(*woken.borrow(), vec![midnight.add_secs(0.5)]);
+    let series = c.clock.series.as_ref().expect("kept");
+    assert!((series[10].0 - (86_400.0 - 10.25)).abs() < 1e-9);
+    assert!((series[11].0 - (86_399.0 - 10.25)).abs() < 1e-9);
 }

@@ -1,15 +1,20 @@
-//! A naive NTP client used to prove the simulator end to end: it polls one
-//! server at a fixed interval, steps its clock by each measured offset and
-//! corrects its frequency by the drift seen since the previous step.
+//! A naive NTP client: a small reference [`SimNode`] used to prove the
+//! simulator end to end and to measure its speed. It polls one server at a
+//! fixed interval, steps its clock by each measured offset (RFC 5905 §8:
+//! `((T2 - T1) + (T3 - T4)) / 2`) and corrects its frequency by the drift
+//! seen since the previous step. No filtering, no selection: a yardstick,
+//! not a model of chrony.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 
+use crate::SimNode;
 use krony_engine::clock::ClockAction;
-use krony_sim::SimNode;
 use krony_wire::UnixTime;
 use krony_wire::ntp::{LeapIndicator, Mode, NtpRepr, NtpShort, NtpTimestamp, RefId};
 
+/// The naive client node.
+#[derive(Debug, Clone)]
 pub struct NaiveClient {
     server: SocketAddr,
     interval: f64,
@@ -20,10 +25,11 @@ pub struct NaiveClient {
     actions: VecDeque<ClockAction>,
     last_step: Option<UnixTime>,
     correction_ppm: f64,
-    pub offsets: Vec<f64>,
+    offsets: Vec<f64>,
 }
 
 impl NaiveClient {
+    /// A client of `server` polling every `interval` seconds.
     pub fn new(server: SocketAddr, interval: f64) -> Self {
         NaiveClient {
             server,
@@ -36,6 +42,11 @@ impl NaiveClient {
             correction_ppm: 0.0,
             offsets: Vec::new(),
         }
+    }
+
+    /// Every offset measured so far, seconds.
+    pub fn offsets(&self) -> &[f64] {
+        &self.offsets
     }
 
     fn request(now: UnixTime) -> NtpRepr {
@@ -93,9 +104,11 @@ impl SimNode for NaiveClient {
     fn handle_timeout(&mut self, now: UnixTime) {
         if self.next_poll.is_some_and(|t| now >= t) {
             let req = Self::request(now);
-            self.pending = Some((req.transmit_ts, now));
-            self.outbox
-                .push_back((self.server, req.to_vec().expect("valid request")));
+            // OK to skip: a header-only packet always encodes.
+            if let Ok(bytes) = req.to_vec() {
+                self.pending = Some((req.transmit_ts, now));
+                self.outbox.push_back((self.server, bytes));
+            }
             self.next_poll = Some(now.add_secs(self.interval));
         }
     }
