@@ -109,8 +109,8 @@ impl SourceFloat {
 }
 
 /// An address and prefix length (ALLOW, DENY, CMDALLOW, ... and the ALL
-/// forms). chronyc sends `Unspec` and bits 0 for "all addresses", and
-/// bits -1 when no prefix length was given (the address's full length).
+/// forms). chronyc sends `Unspec` and bits 0 for "all addresses", and the
+/// address's full length (32 or 128) when no prefix length was given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Subnet {
     /// The address.
