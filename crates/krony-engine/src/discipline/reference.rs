@@ -148,7 +148,7 @@ impl Reference {
     /// Starts from a driftfile's frequency error and skew (ppm).
     pub fn initial_frequency(&mut self, now: UnixTime, frequency_ppm: f64, skew_ppm: f64) {
         self.skew = (skew_ppm * 1e-6).max(MIN_SKEW);
-        self.with_clock(now, |c| c.set_absolute_frequency(now, frequency_ppm));
+        self.with_clock(|c| c.set_absolute_frequency(now, frequency_ppm));
     }
 
     /// The values to write to the driftfile: frequency error and skew (ppm).
@@ -324,14 +324,14 @@ impl Reference {
     /// chronyc `makestep`: step out the pending correction now.
     pub fn make_step(&mut self, now: UnixTime) -> bool {
         let mut ok = false;
-        self.with_clock(now, |c| ok = c.make_step(now).is_ok());
+        self.with_clock(|c| ok = c.make_step(now).is_ok());
         ok
     }
 
     /// The driver saw the clock jump by itself (removing `offset`; `now` read
     /// after the jump): drop the pending correction and synchronisation.
     pub fn notify_external_step(&mut self, now: UnixTime, offset: f64, dispersion: f64) {
-        self.with_clock(now, |c| c.notify_external_step(now, offset, dispersion));
+        self.with_clock(|c| c.notify_external_step(now, offset, dispersion));
     }
 
     /// chronyc `maxupdateskew`.
@@ -380,7 +380,7 @@ impl Reference {
 
     /// Ends or renews slews and runs the leap second timers.
     pub fn handle_timeout(&mut self, now: UnixTime) {
-        self.with_clock(now, |c| c.handle_timeout(now));
+        self.with_clock(|c| c.handle_timeout(now));
         let start = self.clock.notice_count();
         self.leap.handle_timeout(now, &mut self.clock);
         self.follow_changes(start);
@@ -490,7 +490,7 @@ impl Reference {
     // ---- internals ----
 
     /// Runs a clock operation and follows the changes it made.
-    fn with_clock(&mut self, _now: UnixTime, op: impl FnOnce(&mut LocalClock)) {
+    fn with_clock(&mut self, op: impl FnOnce(&mut LocalClock)) {
         let start = self.clock.notice_count();
         op(&mut self.clock);
         self.follow_changes(start);
@@ -509,9 +509,14 @@ impl Reference {
             if ch.kind == ChangeKind::Adjust {
                 continue;
             }
-            // The raw clock moved: so do raw times measured on it.
+            // The raw clock moved: so do raw times measured on it. (An
+            // unknown step is reported with the raw time after it.)
             let shift = -ch.doffset;
-            let after = ch.raw.add_secs(shift);
+            let after = if ch.kind == ChangeKind::Step {
+                ch.raw.add_secs(shift)
+            } else {
+                ch.raw
+            };
             if ch.kind == ChangeKind::Step {
                 self.unsynchronised_since = self.unsynchronised_since.add_secs(shift);
                 self.last_ref_update = self.last_ref_update.map(|t| t.add_secs(shift));

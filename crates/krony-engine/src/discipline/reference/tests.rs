@@ -421,3 +421,38 @@ fn special_modes_end_after_one_update() {
     assert!(e.contains(&DisciplineEvent::NoSuitableSource { initstepslew: true }));
     assert!(e.contains(&DisciplineEvent::ModeEnded { success: false }));
 }
+
+#[test]
+fn external_step_drops_sync_and_pending_correction() {
+    let mut r = reference(DisciplineConfig::default());
+    r.set_reference(at(10.0), &update(10.0, 0.3));
+    drain(&mut r);
+    assert!(r.is_synchronised());
+    r.notify_external_step(at(11.0), 100.0, 0.01);
+    assert!(!r.is_synchronised());
+    assert_eq!(r.last_ref_update, None);
+    assert!(r.clock().offset_correction(at(11.0)).0.abs() < 1e-12);
+    let notices: Vec<ClockNotice> = std::iter::from_fn(|| r.poll_notice()).collect();
+    assert!(notices.iter().any(|n| matches!(
+        n,
+        ClockNotice::Changed(c) if c.kind == ChangeKind::UnknownStep && c.doffset == 100.0
+    )));
+    assert!(notices.contains(&ClockNotice::Dispersion(0.01)));
+}
+
+#[test]
+fn shutdown_leaves_only_the_frequency_correction() {
+    let mut r = reference(DisciplineConfig::default());
+    r.initial_frequency(at(0.0), 7.0, 1.0);
+    r.set_reference(at(10.0), &update(10.0, 0.5));
+    drain(&mut r);
+    r.shutdown(at(11.0));
+    let (a, _) = drain(&mut r);
+    assert_eq!(
+        a.last(),
+        Some(&ClockAction::SetFrequency {
+            correction_ppm: -7.0
+        })
+    );
+    assert_eq!(r.poll_timeout(), None);
+}

@@ -105,7 +105,7 @@ impl Reference {
         // Correct an offset of one standard deviation in `corrtimeratio`
         // update intervals; larger offsets proportionally faster.
         let corr_rate = self.cfg.correction_time_ratio * 0.5 * self.offset_sd * update_interval;
-        self.with_clock(now, |c| {
+        self.with_clock(|c| {
             // An invalid offset is logged by the clock; the frequency is then
             // left alone too, as in chrony.
             let _ = c.accumulate_frequency_and_offset(now, frequency, accumulate, corr_rate);
@@ -118,13 +118,13 @@ impl Reference {
             return now;
         }
         let mut stepped = false;
-        self.with_clock(now, |c| stepped = c.apply_step(now, step).is_ok());
+        self.with_clock(|c| stepped = c.apply_step(now, step).is_ok());
         if stepped {
             self.clock
                 .push_event(DisciplineEvent::ClockStepped { offset: step });
             now.add_secs(-step)
         } else {
-            self.with_clock(now, |c| {
+            self.with_clock(|c| {
                 let _ = c.accumulate_offset(now, step, 0.0);
             });
             now
@@ -261,7 +261,7 @@ impl Reference {
                 let step = offset.abs() >= threshold;
                 self.clock
                     .push_event(DisciplineEvent::InitialOffset { offset, step });
-                self.with_clock(now, |c| {
+                self.with_clock(|c| {
                     let _ = if step {
                         c.apply_step(now, offset)
                     } else {
@@ -274,7 +274,7 @@ impl Reference {
                 self.clock
                     .push_event(DisciplineEvent::OnceResult { offset, step });
                 if step {
-                    self.with_clock(now, |c| {
+                    self.with_clock(|c| {
                         let _ = c.apply_step(now, offset);
                     });
                 }
