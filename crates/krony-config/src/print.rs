@@ -215,10 +215,8 @@ fn write_hwtimestamp(f: &mut fmt::Formatter<'_>, h: &HwTimestamp) -> fmt::Result
 
 fn write_local(f: &mut fmt::Formatter<'_>, l: &Local) -> fmt::Result {
     let d = Local::new(l.orphan);
-    f.write_str("local")?;
-    if l.stratum != d.stratum {
-        write!(f, " stratum {}", l.stratum)?;
-    }
+    // The stratum is printed even when it is the default: it is what `local` is about.
+    write!(f, "local stratum {}", l.stratum)?;
     if l.orphan {
         f.write_str(" orphan")?;
     }
