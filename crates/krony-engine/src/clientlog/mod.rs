@@ -3,7 +3,8 @@
 //! interleaved mode. Behaviour follows chrony's client log.
 //!
 //! # Use
-//! For each request from a client (NTP, NTS-KE or command):
+//! For each request from a client (NTP, NTS-KE or command) that passed the
+//! access check ([`crate::access`]):
 //! 1. [`ClientLog::log_access`] counts it and returns the client's record
 //!    index (none with `noclientlog` or for a Unix-socket command client);
 //! 2. [`ClientLog::limit_rate`] with that index says whether to answer,
@@ -158,14 +159,19 @@ impl Default for ClientLogConfig {
     }
 }
 
-/// A client's position in the log, valid until the next logged access.
+/// A client's position in the log. It is meant for the request just
+/// logged: a later access may move or replace the record, and then the
+/// index no longer finds the client (and limits nothing).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ClientIndex(usize);
+pub struct ClientIndex {
+    index: usize,
+    ip: IpAddr,
+}
 
 impl ClientIndex {
     /// The record index, as used by the `clients` report.
     pub fn get(self) -> usize {
-        self.0
+        self.index
     }
 }
 
@@ -275,7 +281,10 @@ impl ClientLog {
             };
             bucket::update_rate(rate, bucket::scaled_log2_interval(interval));
         }
-        Some(ClientIndex(placed.index))
+        Some(ClientIndex {
+            index: placed.index,
+            ip,
+        })
     }
 
     /// Decides whether to answer the request just logged for `index`.
@@ -297,7 +306,8 @@ impl ClientLog {
         if !bucket.enabled() {
             return Limit::Pass;
         }
-        let Some(record) = self.table.as_mut().and_then(|t| t.get_mut(index.0)) else {
+        let record = self.table.as_mut().and_then(|t| t.get_mut(index.index));
+        let Some(record) = record.filter(|r| r.ip == Some(index.ip)) else {
             return Limit::Pass;
         };
         record.drop_flags &= !(1 << s);

@@ -459,3 +459,26 @@ fn serverstats_counts_responses_and_timestamps() {
         (2, 10, 1)
     );
 }
+
+#[test]
+fn stale_index_limits_nothing() {
+    let rl = RateLimitConfig {
+        burst: 1,
+        ..RateLimitConfig::NTP_DEFAULT
+    };
+    let mut log = log_with(ClientLogConfig {
+        limit_bytes: 1000,
+        ntp: Some(rl),
+        ..ClientLogConfig::default()
+    });
+    let mut rng = ConstRng(NO_LEAK);
+    let old = log
+        .log_access(Service::Ntp, Some(v4(1)), at(0.0))
+        .expect("logged");
+    // Eight newer clients fill the single slot and replace client 1.
+    for n in 2..=9 {
+        log.log_access(Service::Ntp, Some(v4(n)), at(f64::from(n)));
+    }
+    assert_eq!(log.limit_rate(Service::Ntp, old, &mut rng), Limit::Pass);
+    assert_eq!(log.server_stats().ntp_drops, 0);
+}
