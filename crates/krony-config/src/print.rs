@@ -37,89 +37,98 @@ impl fmt::Display for Directive {
             Directive::ConfDir(d) => write!(f, "confdir {}", d.join(" ")),
             Directive::SourceDir(d) => write!(f, "sourcedir {}", d.join(" ")),
             Directive::Include(p) => write!(f, "include {p}"),
-            Directive::DriftFile(d) => {
-                write!(f, "driftfile {}", d.path)?;
-                if d.interval != 3600 {
-                    write!(f, " interval {}", d.interval)?;
-                }
-                Ok(())
-            }
-            Directive::FallbackDrift(d) => write!(f, "fallbackdrift {} {}", d.min, d.max),
-            Directive::HwTimestamp(h) => write_hwtimestamp(f, h),
-            Directive::InitStepSlew(i) => {
-                write!(f, "initstepslew {}", fmt_float(i.threshold))?;
-                i.hosts.iter().try_for_each(|h| write!(f, " {h}"))
-            }
-            Directive::LeapSecMode(m) => write!(f, "leapsecmode {}", leapsec_name(*m)),
-            Directive::Local(l) => write_local(f, l),
-            Directive::Log(k) => {
-                f.write_str("log")?;
-                for (on, name) in k.flags().iter().zip(LogKinds::NAMES) {
-                    if *on {
-                        write!(f, " {name}")?;
-                    }
-                }
-                Ok(())
-            }
-            Directive::MailOnChange(m) => {
-                write!(f, "mailonchange {} {}", m.address, fmt_float(m.threshold))
-            }
-            Directive::MakeStep(m) => write!(f, "makestep {} {}", fmt_float(m.threshold), m.limit),
-            Directive::MaxChange(m) => {
-                write!(
-                    f,
-                    "maxchange {} {} {}",
-                    fmt_float(m.offset),
-                    m.start,
-                    m.ignore
-                )
-            }
-            Directive::NtsAeads(ids) => {
-                f.write_str("ntsaeads")?;
-                ids.iter().try_for_each(|i| write!(f, " {i}"))
-            }
-            Directive::NtsServerCert(p) => write!(f, "ntsservercert {p}"),
-            Directive::NtsServerKey(p) => write!(f, "ntsserverkey {p}"),
-            Directive::NtsTrustedCerts(t) => write!(f, "ntstrustedcerts {} {}", t.set, t.path),
-            Directive::OpenCommands(cmds) => {
-                f.write_str("opencommands")?;
-                cmds.iter().try_for_each(|c| write!(f, " {}", c.name()))
-            }
-            Directive::RateLimit {
-                kind,
-                interval,
-                burst,
-                leak,
-                kod,
-            } => {
-                f.write_str(kind.name())?;
-                for (name, v) in [
-                    ("interval", interval),
-                    ("burst", burst),
-                    ("leak", leak),
-                    ("kod", kod),
-                ] {
-                    if let Some(v) = v {
-                        write!(f, " {name} {v}")?;
-                    }
-                }
-                Ok(())
-            }
-            Directive::SmoothTime(s) => {
-                write!(
-                    f,
-                    "smoothtime {} {}",
-                    fmt_float(s.max_freq),
-                    fmt_float(s.max_wander)
-                )?;
-                if s.leap_only {
-                    f.write_str(" leaponly")?;
-                }
-                Ok(())
-            }
-            Directive::TempComp(t) => write_tempcomp(f, t),
             Directive::Obsolete(name) => f.write_str(name),
+            other => write_compound(f, other),
         }
+    }
+}
+
+/// The directives with several arguments or options.
+fn write_compound(f: &mut fmt::Formatter<'_>, d: &Directive) -> fmt::Result {
+    match d {
+        Directive::DriftFile(d) => {
+            write!(f, "driftfile {}", d.path)?;
+            if d.interval != 3600 {
+                write!(f, " interval {}", d.interval)?;
+            }
+            Ok(())
+        }
+        Directive::FallbackDrift(d) => write!(f, "fallbackdrift {} {}", d.min, d.max),
+        Directive::HwTimestamp(h) => write_hwtimestamp(f, h),
+        Directive::InitStepSlew(i) => {
+            write!(f, "initstepslew {}", fmt_float(i.threshold))?;
+            i.hosts.iter().try_for_each(|h| write!(f, " {h}"))
+        }
+        Directive::LeapSecMode(m) => write!(f, "leapsecmode {}", leapsec_name(*m)),
+        Directive::Local(l) => write_local(f, l),
+        Directive::Log(k) => {
+            f.write_str("log")?;
+            for (on, name) in k.flags().iter().zip(LogKinds::NAMES) {
+                if *on {
+                    write!(f, " {name}")?;
+                }
+            }
+            Ok(())
+        }
+        Directive::MailOnChange(m) => {
+            write!(f, "mailonchange {} {}", m.address, fmt_float(m.threshold))
+        }
+        Directive::MakeStep(m) => write!(f, "makestep {} {}", fmt_float(m.threshold), m.limit),
+        Directive::MaxChange(m) => {
+            write!(
+                f,
+                "maxchange {} {} {}",
+                fmt_float(m.offset),
+                m.start,
+                m.ignore
+            )
+        }
+        Directive::NtsAeads(ids) => {
+            f.write_str("ntsaeads")?;
+            ids.iter().try_for_each(|i| write!(f, " {i}"))
+        }
+        Directive::NtsServerCert(p) => write!(f, "ntsservercert {p}"),
+        Directive::NtsServerKey(p) => write!(f, "ntsserverkey {p}"),
+        Directive::NtsTrustedCerts(t) => write!(f, "ntstrustedcerts {} {}", t.set, t.path),
+        Directive::OpenCommands(cmds) => {
+            f.write_str("opencommands")?;
+            cmds.iter().try_for_each(|c| write!(f, " {}", c.name()))
+        }
+        Directive::RateLimit {
+            kind,
+            interval,
+            burst,
+            leak,
+            kod,
+        } => {
+            f.write_str(kind.name())?;
+            for (name, v) in [
+                ("interval", interval),
+                ("burst", burst),
+                ("leak", leak),
+                ("kod", kod),
+            ] {
+                if let Some(v) = v {
+                    write!(f, " {name} {v}")?;
+                }
+            }
+            Ok(())
+        }
+        Directive::SmoothTime(s) => {
+            write!(
+                f,
+                "smoothtime {} {}",
+                fmt_float(s.max_freq),
+                fmt_float(s.max_wander)
+            )?;
+            if s.leap_only {
+                f.write_str(" leaponly")?;
+            }
+            Ok(())
+        }
+        Directive::TempComp(t) => write_tempcomp(f, t),
+        // The other directives are printed by `Display::fmt` itself.
+        _ => Ok(()),
     }
 }
 
