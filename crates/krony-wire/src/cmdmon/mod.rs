@@ -29,6 +29,7 @@ mod header;
 mod lengths;
 mod reply;
 mod reply_body;
+mod reply_versioned;
 mod request;
 mod request_body;
 mod types;
@@ -46,9 +47,10 @@ pub use lengths::{
 pub use reply::{Reply, ReplyBody};
 pub use reply_body::{
     Activity, AuthData, ClientAccess, ClientAccesses, MAX_CLIENT_ACCESSES, MAX_MANUAL_LIST_SAMPLES,
-    ManualList, ManualSample, ManualTimestamp, NtpData, Rtc, SelectData, ServerStats, Smoothing,
-    SourceData, Sourcestats, Tracking,
+    ManualList, ManualSample, ManualTimestamp, Rtc, SelectData, Smoothing, SourceData, Sourcestats,
+    Tracking,
 };
+pub use reply_versioned::{NtpData, ServerStats};
 pub use request::{Rejection, Request, RequestMsg};
 pub use request_body::{
     AddSource, AddSourceFlags, Burst, ClientAccessesQuery, Local, LocalExt, MaskAddress,

@@ -5,6 +5,7 @@ use super::cursor::{Reader, Writer};
 use super::header::{PKT_TYPE_REPLY, PROTO_VERSION, REPLY_HEADER_LEN, ReplyHeader};
 use super::lengths::reply_length;
 use super::reply_body::*;
+use super::reply_versioned::{NtpData, ServerStats};
 use super::request_body::{NtpDataVersion, ServerStatsVersion};
 use super::types::{NAME_LEN, Name};
 use crate::Error;
