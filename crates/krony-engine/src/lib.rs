@@ -12,6 +12,7 @@ pub mod clientlog;
 pub mod clock;
 pub mod discipline;
 pub mod select;
+pub mod server;
 pub mod stats;
 
 pub use krony_wire::UnixTime;
