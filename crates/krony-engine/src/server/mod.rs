@@ -23,17 +23,21 @@
 //!   `clients`, `serverstats`, NTS-KE and command rate limiting:
 //!   [`Server::client_log_mut`] (the log is shared by all services).
 //!
+//! Requests with a symmetric-key MAC are checked, and answered with the
+//! same key, through the caller's [`SymmetricKeys`].
+//!
 //! # Not (yet) supported
-//! Requests authenticated with symmetric keys or NTS, and MS-SNTP requests
-//! (which chrony passes to Samba's ntp_signd), are not answered, as chrony
-//! does when it has no key, no NTS server keys or no `ntpsigndsocket`.
-//! Neither `smoothtime` nor the network-correction field of NTP over PTP
-//! (`ptpport`) is applied to responses.
+//! NTS requests and MS-SNTP requests (which chrony passes to Samba's
+//! ntp_signd) are not answered, as chrony does without NTS server keys or
+//! without `ntpsigndsocket`. Neither `smoothtime` nor the network-correction
+//! field of NTP over PTP (`ptpport`) is applied to responses.
 
+mod auth;
 mod config;
 mod request;
 mod response;
 
+pub use auth::SymmetricKeys;
 pub use config::{MIN_PRECISION, ServerConfig, precision_log2};
 
 use std::net::{IpAddr, SocketAddr};
@@ -149,6 +153,16 @@ pub struct Server {
     counters: ServerCounters,
 }
 
+/// The per-request inputs of a response.
+#[derive(Clone, Copy)]
+struct Ctx<'a> {
+    mode: Mode,
+    kod: Option<KissCode>,
+    now: UnixTime,
+    params: &'a ServerParams,
+    keys: Option<&'a dyn SymmetricKeys>,
+}
+
 /// The request's origin names one of our receive timestamps and may ask
 /// for an interleaved response: what was found for it.
 #[derive(Debug, Clone, Copy)]
@@ -190,17 +204,20 @@ impl Server {
     /// interleaved one. Read it just before calling, and send the response
     /// right after. `params` are the reference's values for now
     /// ([`Reference::server_params`](crate::discipline::Reference::server_params)).
+    /// `keys` check and sign requests with a symmetric-key MAC (`None`: no
+    /// `keyfile`, such requests are ignored).
     ///
     /// Requests are ignored, as chrony ignores them, when malformed, from a
     /// denied address, of a mode other than client (3), symmetric active (1)
     /// or NTPv1 from a port other than 123, rate limited (unless the limit
-    /// answers with a KoD RATE), authenticated, or when the response would
-    /// be longer than the request.
+    /// answers with a KoD RATE), failing authentication (or using NTS or
+    /// MS-SNTP), or when the response would be longer than the request.
     pub fn handle_request<R: RngCore + ?Sized>(
         &mut self,
         rx: &Received<'_>,
         now: UnixTime,
         params: &ServerParams,
+        keys: Option<&dyn SymmetricKeys>,
         rng: &mut R,
     ) -> Option<Response> {
         let Ok(req) = request::parse(rx.bytes) else {
@@ -223,27 +240,40 @@ impl Server {
             self.counters.rate_limited += 1;
             return None;
         }
-        // Without keys, NTS server keys or ntp_signd, only unauthenticated
-        // and MS-SNTP requests pass (MS-SNTP fails later, at signing).
-        if !matches!(req.auth, AuthMode::None | AuthMode::MsSntp) {
-            self.counters.auth_failed += 1;
-            return None;
-        }
+        let authenticated = match req.auth {
+            AuthMode::None | AuthMode::MsSntp => false,
+            AuthMode::Symmetric if auth::check_request(&req, rx.bytes, keys) => true,
+            // Without NTS server keys an NTS request fails, with no NAK,
+            // as in chrony; the extended MS-SNTP form is not supported.
+            AuthMode::Symmetric | AuthMode::Nts | AuthMode::MsSntpExt => {
+                self.counters.auth_failed += 1;
+                return None;
+            }
+        };
         let kod = (limit == Limit::Kod).then_some(KissCode::Rate);
         let candidate = self.xleave_candidate(&req.repr, index, kod.is_some());
         let tx_source = match candidate.and_then(|c| c.stored) {
             Some(s) => s.source,
             None => TimestampSource::Daemon,
         };
-        // Authenticated responses are not possible yet, so none is counted.
-        self.log
-            .update_ntp_stats(false, Some(rx.rx_source), Some(tx_source));
+        self.log.update_ntp_stats(
+            authenticated && kod.is_none(),
+            Some(rx.rx_source),
+            Some(tx_source),
+        );
         if req.auth == AuthMode::MsSntp {
             // chrony hands these to ntp_signd, which is not configured.
             self.counters.auth_failed += 1;
             return None;
         }
-        self.respond(rx, &req, mode, kod, candidate, now, params, rng)
+        let ctx = Ctx {
+            mode,
+            kod,
+            now,
+            params,
+            keys,
+        };
+        self.respond(rx, &req, &ctx, candidate, rng)
             .inspect(|r| self.count_response(r))
     }
 
@@ -275,18 +305,21 @@ impl Server {
 
     /// Builds and checks the response, and keeps its timestamps for an
     /// interleaved follow-up when the request may be one.
-    #[allow(clippy::too_many_arguments)]
     fn respond<R: RngCore + ?Sized>(
         &mut self,
         rx: &Received<'_>,
         req: &Request,
-        mode: Mode,
-        kod: Option<KissCode>,
+        ctx: &Ctx<'_>,
         candidate: Option<XleaveCandidate>,
-        now: UnixTime,
-        params: &ServerParams,
         rng: &mut R,
     ) -> Option<Response> {
+        let Ctx {
+            mode,
+            kod,
+            now,
+            params,
+            keys,
+        } = *ctx;
         // The interleaved mode needs a TX time of the previous response.
         let prev_tx = candidate.and_then(|c| c.stored).and_then(|s| s.tx);
         let draft = Draft {
@@ -308,7 +341,14 @@ impl Server {
             mono_root: req.mono_root.then_some(self.mono),
         };
         let repr = response::build(&draft, rng);
-        let bytes = repr.to_vec().ok()?;
+        let mut bytes = repr.to_vec().ok()?;
+        // A symmetric-key request is answered with the same key.
+        if let (AuthMode::Symmetric, Some(mac)) = (req.auth, &req.repr.mac) {
+            if !auth::sign_response(&mut bytes, repr.version, mac.key_id, keys) {
+                self.counters.auth_failed += 1;
+                return None;
+            }
+        }
         // Never answer with more than was sent to us: no amplification.
         if bytes.len() > req.len {
             self.counters.too_long += 1;

@@ -120,6 +120,7 @@ fn client_request_gets_a_full_response() {
             &received(&bytes, t(0.0)),
             t(0.000_02),
             &synced(),
+            None,
             &mut rng(),
         )
         .expect("response");
@@ -162,7 +163,7 @@ fn versions_and_modes() {
         let bytes = repr.to_vec().expect("emit");
         let mut rx = received(&bytes, t(0.0));
         rx.remote.set_port(port);
-        s.handle_request(&rx, t(0.0), &synced(), &mut rng())
+        s.handle_request(&rx, t(0.0), &synced(), None, &mut rng())
             .map(|r| parse(&r))
     };
     for v in 2..=4 {
@@ -202,12 +203,12 @@ fn denied_client_gets_nothing() {
     let mut rx = received(&bytes, t(0.0));
     rx.remote = "198.51.100.1:123".parse().expect("addr");
     assert!(
-        s.handle_request(&rx, t(0.0), &synced(), &mut rng())
+        s.handle_request(&rx, t(0.0), &synced(), None, &mut rng())
             .is_none()
     );
     rx.remote = "[2001:db8::1]:123".parse().expect("addr");
     assert!(
-        s.handle_request(&rx, t(0.0), &synced(), &mut rng())
+        s.handle_request(&rx, t(0.0), &synced(), None, &mut rng())
             .is_none()
     );
     assert_eq!(s.counters().denied, 2);
@@ -215,7 +216,7 @@ fn denied_client_gets_nothing() {
     // Allowed at run time (cmdmon ALLOW).
     s.access_mut().allow(&Subnet::ANY);
     assert!(
-        s.handle_request(&rx, t(0.0), &synced(), &mut rng())
+        s.handle_request(&rx, t(0.0), &synced(), None, &mut rng())
             .is_some()
     );
 }
@@ -233,15 +234,27 @@ fn malformed_packets_are_dropped_and_counted() {
     bad_ef.extend_from_slice(&[0; 24]);
     for bytes in [&good[..47], &[][..], &bad_version, &odd_len, &bad_ef] {
         assert!(
-            s.handle_request(&received(bytes, t(0.0)), t(0.0), &synced(), &mut rng())
-                .is_none()
+            s.handle_request(
+                &received(bytes, t(0.0)),
+                t(0.0),
+                &synced(),
+                None,
+                &mut rng()
+            )
+            .is_none()
         );
     }
     assert_eq!(s.counters().malformed, 5);
     let mode4 = request(4, Mode::Server, 0, 0, 5).to_vec().expect("emit");
     assert!(
-        s.handle_request(&received(&mode4, t(0.0)), t(0.0), &synced(), &mut rng())
-            .is_none()
+        s.handle_request(
+            &received(&mode4, t(0.0)),
+            t(0.0),
+            &synced(),
+            None,
+            &mut rng()
+        )
+        .is_none()
     );
     assert_eq!(s.counters().bad_mode, 1);
     // chrony's serverstats do not count any of these.
@@ -253,7 +266,13 @@ fn unsynchronised_server_sends_leap_3_stratum_0() {
     let mut s = server(None);
     let bytes = client_request(77);
     let r = s
-        .handle_request(&received(&bytes, t(0.0)), t(0.0), &unsynced(), &mut rng())
+        .handle_request(
+            &received(&bytes, t(0.0)),
+            t(0.0),
+            &unsynced(),
+            None,
+            &mut rng(),
+        )
         .expect("response");
     let p = parse(&r);
     assert_eq!(p.leap, LeapIndicator::Unsynchronized);
@@ -272,7 +291,7 @@ fn leap_second_warning_is_sent() {
     let bytes = client_request(77);
     let mut params = synced();
     params.leap = LeapStatus::InsertSecond;
-    let r = s.handle_request(&received(&bytes, t(0.0)), t(0.0), &params, &mut rng());
+    let r = s.handle_request(&received(&bytes, t(0.0)), t(0.0), &params, None, &mut rng());
     assert_eq!(r.map(|r| parse(&r).leap), Some(LeapIndicator::Insert));
 }
 
@@ -282,7 +301,7 @@ fn burst(s: &mut Server, n: usize, rng: &mut ChaCha8Rng) -> Vec<Option<NtpRepr>>
         .map(|i| {
             let bytes = client_request(1000 + i as u64);
             let now = t(i as f64 * 1e-3);
-            s.handle_request(&received(&bytes, now), now, &synced(), rng)
+            s.handle_request(&received(&bytes, now), now, &synced(), None, rng)
                 .map(|r| parse(&r))
         })
         .collect()
@@ -353,7 +372,9 @@ fn kod_is_never_longer_than_the_request() {
     let mut kods = 0;
     for i in 0..100 {
         let bytes = client_request(i);
-        if let Some(r) = s.handle_request(&received(&bytes, t(0.0)), t(0.0), &synced(), &mut rng) {
+        if let Some(r) =
+            s.handle_request(&received(&bytes, t(0.0)), t(0.0), &synced(), None, &mut rng)
+        {
             assert_eq!(r.bytes.len(), 48);
             kods += usize::from(matches!(r.kind, ResponseKind::Kod(_)));
         }
@@ -397,7 +418,13 @@ fn interleaved_exchange_sends_previous_tx_timestamp() {
     let mut exchange = |c: &mut XleaveClient, s: &mut Server, at: f64, tx: u64, crx: u64| {
         let bytes = c.request(tx);
         let r = s
-            .handle_request(&received(&bytes, t(at)), t(at + 1e-5), &synced(), &mut rng)
+            .handle_request(
+                &received(&bytes, t(at)),
+                t(at + 1e-5),
+                &synced(),
+                None,
+                &mut rng,
+            )
             .expect("response");
         let p = parse(&r);
         c.got(&p, crx);
@@ -450,14 +477,20 @@ fn interleaved_timestamp_serves_one_response() {
     let mut rng = rng();
     let first = client_request(1);
     let p = parse(
-        &s.handle_request(&received(&first, t(0.0)), t(0.0), &synced(), &mut rng)
+        &s.handle_request(&received(&first, t(0.0)), t(0.0), &synced(), None, &mut rng)
             .expect("response"),
     );
     let second = request(4, Mode::Client, p.receive_ts.0, 5, 6)
         .to_vec()
         .expect("emit");
     let r2 = s
-        .handle_request(&received(&second, t(1.0)), t(1.0), &synced(), &mut rng)
+        .handle_request(
+            &received(&second, t(1.0)),
+            t(1.0),
+            &synced(),
+            None,
+            &mut rng,
+        )
         .expect("response");
     let third = request(4, Mode::Client, parse(&r2).receive_ts.0, 7, 8)
         .to_vec()
@@ -468,6 +501,7 @@ fn interleaved_timestamp_serves_one_response() {
                 &received(&third, t(2.0 + f64::from(i))),
                 t(2.0),
                 &synced(),
+                None,
                 &mut rng,
             )
             .expect("response")
@@ -488,6 +522,7 @@ fn basic_mode_requests_are_not_interleaved() {
             &received(&client_request(1), t(0.0)),
             t(0.0),
             &synced(),
+            None,
             &mut rng,
         )
         .expect("response");
@@ -501,7 +536,7 @@ fn basic_mode_requests_are_not_interleaved() {
     ] {
         let bytes = req.to_vec().expect("emit");
         let r = s
-            .handle_request(&received(&bytes, t(1.0)), t(1.0), &synced(), &mut rng)
+            .handle_request(&received(&bytes, t(1.0)), t(1.0), &synced(), None, &mut rng)
             .expect("response");
         assert!(!r.wants_tx_timestamp);
         assert_eq!(parse(&r).origin_ts, NtpTimestamp(9));
@@ -520,6 +555,7 @@ fn noclientlog_disables_interleaved_mode() {
             &received(&client_request(1), t(0.0)),
             t(0.0),
             &synced(),
+            None,
             &mut rng,
         )
         .expect("response");
@@ -527,7 +563,7 @@ fn noclientlog_disables_interleaved_mode() {
         .to_vec()
         .expect("emit");
     let r = s
-        .handle_request(&received(&bytes, t(1.0)), t(1.0), &synced(), &mut rng)
+        .handle_request(&received(&bytes, t(1.0)), t(1.0), &synced(), None, &mut rng)
         .expect("response");
     assert!(!r.wants_tx_timestamp);
     assert_eq!(s.server_stats().ntp_hits, 2);
@@ -546,7 +582,13 @@ fn ntpdig_request_gets_a_response_that_parses_back() {
     params.stratum = 1;
     params.ref_id = RefId::LOCAL.0;
     let r = s
-        .handle_request(&received(&bytes, t(0.0)), t(1e-5), &params, &mut rng())
+        .handle_request(
+            &received(&bytes, t(0.0)),
+            t(1e-5),
+            &params,
+            None,
+            &mut rng(),
+        )
         .expect("response");
     let p = parse(&r);
     assert_eq!(p.origin_ts, NtpTimestamp(0xeeb1_25ca_d1bd_7000));
@@ -570,7 +612,13 @@ fn unknown_extension_fields_are_not_echoed() {
     let mut s = server(None);
     let bytes = with_extension(0x7777, vec![1; 24]);
     let r = s
-        .handle_request(&received(&bytes, t(0.0)), t(0.0), &synced(), &mut rng())
+        .handle_request(
+            &received(&bytes, t(0.0)),
+            t(0.0),
+            &synced(),
+            None,
+            &mut rng(),
+        )
         .expect("response");
     assert_eq!(r.bytes.len(), 48);
     assert!(parse(&r).extensions.is_empty());
@@ -592,7 +640,7 @@ fn mono_root_field_is_echoed_with_our_values() {
     };
     s.handle_clock_change(&change, &mut rng);
     let r = s
-        .handle_request(&received(&bytes, t(0.0)), t(0.0), &synced(), &mut rng)
+        .handle_request(&received(&bytes, t(0.0)), t(0.0), &synced(), None, &mut rng)
         .expect("response");
     assert_eq!(r.bytes.len(), bytes.len());
     let p = parse(&r);
@@ -614,7 +662,7 @@ fn mono_root_field_is_echoed_with_our_values() {
     };
     s.handle_clock_change(&step, &mut rng);
     let r = s
-        .handle_request(&received(&bytes, t(1.0)), t(1.0), &synced(), &mut rng)
+        .handle_request(&received(&bytes, t(1.0)), t(1.0), &synced(), None, &mut rng)
         .expect("response");
     let p = parse(&r);
     let body = &p.extensions[0].body;
@@ -648,7 +696,7 @@ fn authenticated_requests_are_not_answered() {
     for req in [md5, nts, mssntp] {
         let bytes = req.to_vec().expect("emit");
         assert!(
-            s.handle_request(&received(&bytes, t(0.0)), t(0.0), &synced(), &mut rng)
+            s.handle_request(&received(&bytes, t(0.0)), t(0.0), &synced(), None, &mut rng)
                 .is_none()
         );
     }
@@ -670,13 +718,14 @@ fn unknown_step_forgets_interleaved_timestamps() {
             &received(&client_request(1), t(0.0)),
             t(0.0),
             &synced(),
+            None,
             &mut rng,
         )
         .expect("response");
     let b2 = request(4, Mode::Client, parse(&r1).receive_ts.0, 5, 6)
         .to_vec()
         .expect("emit");
-    s.handle_request(&received(&b2, t(1.0)), t(1.0), &synced(), &mut rng)
+    s.handle_request(&received(&b2, t(1.0)), t(1.0), &synced(), None, &mut rng)
         .expect("response");
     assert_eq!(s.server_stats().ntp_timestamps, 1);
     let change = ClockChange {
@@ -697,5 +746,101 @@ fn new_rejects_ratelimit_without_client_log() {
     assert_eq!(
         Server::new(cfg, &mut rng()).map(|_| ()),
         Err(ServerError::ClientLog(ClientLogError::RateLimitWithoutLog))
+    );
+}
+
+/// Bytes from hex text (whitespace ignored).
+fn hex(s: &str) -> Vec<u8> {
+    let s: String = s.split_whitespace().collect();
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("test hex"))
+        .collect()
+}
+
+/// `ntpdig -a 1 -k keys` with key `1 MD5 HELLO`, captured against Debian's
+/// chronyd 4.3 (crates/krony-wire/tests/ntp_golden.rs).
+const MD5_REQUEST: &str = "e3000000 00000000 00000000 00000000 0000000000000000
+    0000000000000000 0000000000000000 eeb126942f009000
+    00000001 2f58a81bd6ac8d036db9092974410cef";
+
+#[test]
+fn md5_request_is_answered_with_the_same_key() {
+    let keys = auth::tests::Md5Keys(1, b"HELLO");
+    let bytes = hex(MD5_REQUEST);
+    let mut s = server(None);
+    let mut rng = rng();
+    let r = s
+        .handle_request(
+            &received(&bytes, t(0.0)),
+            t(0.0),
+            &synced(),
+            Some(&keys),
+            &mut rng,
+        )
+        .expect("response");
+    assert_eq!(r.bytes.len(), 68);
+    let p = parse(&r);
+    assert_eq!(p.origin_ts, NtpTimestamp(0xeeb1_2694_2f00_9000));
+    let mac = p.mac.expect("MAC");
+    assert_eq!(mac.key_id, 1);
+    let expected = keys.digest(1, &r.bytes[..48], 20).expect("key");
+    assert_eq!(mac.digest, expected);
+    assert_eq!(s.server_stats().ntp_auth_hits, 1);
+
+    // Without the key, with another key, or with a corrupted digest: nothing.
+    let other = auth::tests::Md5Keys(1, b"WORLD");
+    let mut corrupted = bytes.clone();
+    corrupted[60] ^= 1;
+    let cases: [(&[u8], Option<&dyn SymmetricKeys>); 3] = [
+        (&bytes, None),
+        (&bytes, Some(&other)),
+        (&corrupted, Some(&keys)),
+    ];
+    for (b, k) in cases {
+        assert!(
+            s.handle_request(&received(b, t(1.0)), t(1.0), &synced(), k, &mut rng)
+                .is_none()
+        );
+    }
+    assert_eq!(s.counters().auth_failed, 3);
+    assert_eq!(s.server_stats().ntp_hits, 4);
+}
+
+#[test]
+fn kod_to_an_authenticated_request_is_signed_but_not_counted() {
+    let keys = auth::tests::Md5Keys(1, b"HELLO");
+    let limit = RateLimitConfig {
+        burst: 1,
+        leak: 4,
+        kod: 1,
+        ..RateLimitConfig::NTP_DEFAULT
+    };
+    let mut s = server(Some(limit));
+    let bytes = hex(MD5_REQUEST);
+    let mut rng = rng();
+    let kod = (0..50)
+        .filter_map(|_| {
+            s.handle_request(
+                &received(&bytes, t(0.0)),
+                t(0.0),
+                &synced(),
+                Some(&keys),
+                &mut rng,
+            )
+        })
+        .find(|r| matches!(r.kind, ResponseKind::Kod(_)))
+        .expect("a KoD");
+    let p = parse(&kod);
+    assert_eq!(p.reference_id, RefId::from_ascii(b"RATE"));
+    let mac = p.mac.expect("signed");
+    assert_eq!(
+        mac.digest,
+        keys.digest(1, &kod.bytes[..48], 20).expect("key")
+    );
+    let st = s.server_stats();
+    assert_eq!(
+        st.ntp_auth_hits,
+        s.counters().responses - s.counters().kod_responses
     );
 }
