@@ -9,7 +9,7 @@
 use std::collections::VecDeque;
 
 use super::regress::{chi2_coef, weighted_regression};
-use super::{Sample, SampleError, adjust_time};
+use super::{Sample, SampleError, add_secs_truncated, adjust_time};
 
 /// Bounds on the number of samples a filter holds (chrony's limits).
 const MIN_SAMPLES: usize = 1;
@@ -264,7 +264,7 @@ impl SampleFilter {
             selected.iter().map(|&i| f(&self.samples[i])).sum::<f64>() / n as f64
         };
         Some(Sample {
-            time: last.time.add_secs(mean_x),
+            time: add_secs_truncated(last.time, mean_x),
             offset: mean_y,
             peer_delay: mean(|s| s.peer_delay),
             peer_dispersion: disp.max(mean(|s| s.peer_dispersion)),

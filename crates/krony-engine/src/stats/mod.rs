@@ -102,7 +102,18 @@ pub enum SampleError {
 pub fn adjust_time(t: UnixTime, when: UnixTime, dfreq: f64, doffset: f64) -> (UnixTime, f64) {
     let elapsed = when.diff_secs(t);
     let delta = elapsed * dfreq - doffset;
-    (t.add_secs(delta), delta)
+    (add_secs_truncated(t, delta), delta)
+}
+
+/// `t + secs`, truncated towards zero to the nanosecond in two parts (whole
+/// seconds, then nanoseconds) as chrony's timespec arithmetic does, so that
+/// slewed histories stay identical to chronyd's. Saturates; NaN adds nothing.
+pub(crate) fn add_secs_truncated(t: UnixTime, secs: f64) -> UnixTime {
+    let whole = secs.trunc();
+    // `as` saturates for out-of-range floats and maps NaN to 0.
+    let nanos = (whole * 1e9) as i64;
+    let frac = ((secs - whole) * 1e9) as i64;
+    UnixTime::from_nanos(t.as_nanos().saturating_add(nanos).saturating_add(frac))
 }
 
 #[cfg(test)]
@@ -122,6 +133,19 @@ mod tests {
         let (new, delta) = adjust_time(t, when, 0.0, 0.5);
         assert_eq!(delta, -0.5);
         assert_eq!(new, UnixTime::from_secs_nanos(899, 500_000_000));
+    }
+
+    #[test]
+    fn additions_truncate_towards_zero() {
+        let t = UnixTime::from_nanos(1_000);
+        assert_eq!(add_secs_truncated(t, 1.9e-9), UnixTime::from_nanos(1_001));
+        assert_eq!(add_secs_truncated(t, -1.9e-9), UnixTime::from_nanos(999));
+        assert_eq!(
+            add_secs_truncated(t, -2.5),
+            UnixTime::from_nanos(1_000 - 2_500_000_000)
+        );
+        assert_eq!(add_secs_truncated(t, f64::NAN), t);
+        assert_eq!(add_secs_truncated(t, 1e300).as_nanos(), i64::MAX);
     }
 
     #[test]

@@ -484,7 +484,17 @@ impl SourceStats {
         };
         let mut best = (0, f64::MAX);
         for (i, s) in self.active().enumerate() {
-            let elapsed = last.diff_secs(s.time);
+            // When the regression failed, chronyd takes the ages from the
+            // history counted from its oldest runs-test sample rather than
+            // from the regression samples (this matters only with runs-test
+            // samples held, i.e. maxsamples below 3). Done the same way so
+            // that the same sample is selected.
+            let time = if self.regression_ok {
+                s.time
+            } else {
+                self.samples[i].time
+            };
+            let elapsed = last.diff_secs(time);
             let distance = s.root_dispersion + elapsed * self.skew + 0.5 * s.root_delay;
             if distance < best.1 {
                 best = (i, distance);
