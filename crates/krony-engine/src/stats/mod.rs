@@ -123,16 +123,17 @@ mod tests {
     #[test]
     fn adjust_time_moves_past_times_with_the_frequency_change() {
         let when = UnixTime::from_secs_nanos(1000, 0);
-        let t = UnixTime::from_secs_nanos(900, 0);
-        // The clock now runs 1 ppm slower: an instant 100 s ago reads 100 µs
-        // later on the new time scale.
-        let (new, delta) = adjust_time(t, when, 1e-6, 0.0);
-        assert!((delta - 1e-4).abs() < 1e-15);
-        assert_eq!(new, UnixTime::from_secs_nanos(900, 100_000));
+        let t = UnixTime::from_secs_nanos(872, 0);
+        // The clock now runs 2^-20 (about 0.95 ppm) slower: an instant 128 s
+        // before reads 2^-13 s = 122070.3125 ns later on the new time scale
+        // (truncated to the nanosecond).
+        let (new, delta) = adjust_time(t, when, 1.0 / 1048576.0, 0.0);
+        assert_eq!(delta, 1.0 / 8192.0);
+        assert_eq!(new, UnixTime::from_secs_nanos(872, 122_070));
         // Stepping the clock back by 0.5 s moves every time back by 0.5 s.
         let (new, delta) = adjust_time(t, when, 0.0, 0.5);
         assert_eq!(delta, -0.5);
-        assert_eq!(new, UnixTime::from_secs_nanos(899, 500_000_000));
+        assert_eq!(new, UnixTime::from_secs_nanos(871, 500_000_000));
     }
 
     #[test]
