@@ -240,16 +240,7 @@ impl Server {
             self.counters.rate_limited += 1;
             return None;
         }
-        let authenticated = match req.auth {
-            AuthMode::None | AuthMode::MsSntp => false,
-            AuthMode::Symmetric if auth::check_request(&req, rx.bytes, keys) => true,
-            // Without NTS server keys an NTS request fails, with no NAK,
-            // as in chrony; the extended MS-SNTP form is not supported.
-            AuthMode::Symmetric | AuthMode::Nts | AuthMode::MsSntpExt => {
-                self.counters.auth_failed += 1;
-                return None;
-            }
-        };
+        let authenticated = self.check_auth(&req, rx.bytes, keys)?;
         let kod = (limit == Limit::Kod).then_some(KissCode::Rate);
         let candidate = self.xleave_candidate(&req.repr, index, kod.is_some());
         let tx_source = match candidate.and_then(|c| c.stored) {
@@ -275,6 +266,26 @@ impl Server {
         };
         self.respond(rx, &req, &ctx, candidate, rng)
             .inspect(|r| self.count_response(r))
+    }
+
+    /// Whether the request is authenticated (`Some(false)`: it needs no
+    /// check), or `None` to drop it.
+    fn check_auth(
+        &mut self,
+        req: &Request,
+        bytes: &[u8],
+        keys: Option<&dyn SymmetricKeys>,
+    ) -> Option<bool> {
+        match req.auth {
+            AuthMode::None | AuthMode::MsSntp => Some(false),
+            AuthMode::Symmetric if auth::check_request(req, bytes, keys) => Some(true),
+            // Without NTS server keys an NTS request fails, with no NAK,
+            // as in chrony; the extended MS-SNTP form is not supported.
+            AuthMode::Symmetric | AuthMode::Nts | AuthMode::MsSntpExt => {
+                self.counters.auth_failed += 1;
+                None
+            }
+        }
     }
 
     /// Looks up an interleaved request (chrony's test: no KoD, the client is
