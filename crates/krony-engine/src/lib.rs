@@ -13,6 +13,7 @@ pub mod clock;
 pub mod discipline;
 pub mod select;
 pub mod server;
+pub mod source;
 pub mod stats;
 
 pub use krony_wire::UnixTime;
