@@ -392,7 +392,10 @@ impl NtpSource {
 
     /// Re-expresses the stored local times after a clock change at `when`
     /// (see [`adjust_time`] for the signs), as chrony's `NCR_SlewTimes` and
-    /// `SRC_SlewSamples` do; deadlines move with the time scale.
+    /// `SST_SlewSamples` do: the exchange timestamps, the median filter and
+    /// the statistics (do not slew [`stats_mut`](Self::stats_mut) again).
+    /// Deadlines move with the time scale, as chrony's scheduler shifts its
+    /// timers on a step.
     pub fn slew_times(&mut self, when: UnixTime, dfreq: f64, doffset: f64) {
         let adj = |t: &mut Option<LocalTimestamp>| {
             if let Some(ts) = t {
@@ -417,11 +420,13 @@ impl NtpSource {
         }
     }
 
-    /// After a clock step of unknown size: forget the exchange and return to
-    /// `minpoll` (chrony's `NCR_ResetInstance` + `NCR_ResetPoll`).
+    /// After a clock step of unknown size: forget the exchange and the
+    /// statistics and return to `minpoll` (chrony's `NCR_ResetInstance`,
+    /// `NCR_ResetPoll` and `SST_ResetInstance`). Selection should run again.
     pub fn reset_after_unknown_step(&mut self, now: UnixTime) {
         self.reset_instance();
         self.reset_poll(now);
+        self.stats.reset();
     }
 
     /// Moves the association to a new address (a pool member replaced, or a
