@@ -13,7 +13,7 @@
 //! `adjtimex`. No raw system calls.
 #![warn(clippy::undocumented_unsafe_blocks)]
 
-// pub mod clock;
+pub mod clock;
 mod cmsg;
 mod fd;
 pub mod frame;
@@ -25,8 +25,8 @@ pub mod poll;
 mod sockaddr;
 pub mod socket;
 pub mod timex;
-// pub mod unix;
-// pub mod virtual_clock;
+pub mod unix;
+pub mod virtual_clock;
 
 use std::io;
 use std::path::PathBuf;
