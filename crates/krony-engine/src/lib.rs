@@ -11,9 +11,13 @@ pub mod access;
 pub mod clientlog;
 pub mod clock;
 pub mod discipline;
+pub mod engine;
 pub mod select;
 pub mod server;
 pub mod source;
 pub mod stats;
 
+pub use engine::{
+    Engine, EngineConfig, EngineError, EngineEvent, Incoming, RxSocket, SourceCommand, Transmit,
+};
 pub use krony_wire::UnixTime;

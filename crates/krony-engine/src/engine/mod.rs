@@ -1,0 +1,525 @@
+//! The engine: sources, selection, discipline and the NTP server wired
+//! together as chrony's `main.c` wires its modules, behind one sans-IO
+//! state machine.
+//!
+//! Data flow: a packet goes to its [`NtpSource`] (packet tests, sample,
+//! median filter, regression in the source's statistics); a new sample
+//! runs source [selection](crate::select); its estimate updates the
+//! [`Reference`], which turns it into [`ClockAction`]s (frequency, slew,
+//! step, leap). Every change of the clock is forwarded to all sources'
+//! statistics and timestamps and to the server's client log, so that they
+//! stay on the corrected time scale.
+//!
+//! # Time
+//! The driver passes *raw* readings of the disciplined clock (what
+//! `clock_gettime(CLOCK_REALTIME)` returns, or a kernel timestamp taken on
+//! that clock). The engine cooks them ([`LocalClock::cook`](crate::discipline::LocalClock::cook):
+//! the raw time plus the correction still being slewed) before sources and
+//! server see them. [`Engine::poll_timeout`] is a raw time too.
+
+mod commands;
+mod config;
+mod events;
+mod reports;
+mod sources;
+
+#[cfg(test)]
+mod tests;
+
+pub use commands::SourceCommand;
+pub use config::{DEFAULT_PRECISION, EngineConfig};
+pub use events::{EngineEvent, LogMessage};
+pub use reports::{ActivityReport, SelectDataRow, SourceRow, SourceStatsRow};
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+
+use krony_wire::ntp::NtpRepr;
+use rand::rngs::StdRng;
+use rand::{RngCore, SeedableRng};
+
+use crate::UnixTime;
+use crate::clientlog::TimestampSource;
+use crate::clock::ClockAction;
+use crate::discipline::{ChangeKind, ClockNotice, DisciplineEvent, LogLevel, Reference};
+use crate::select::{SelectConfig, SelectOptions, Selector, SourceId};
+use crate::server::{Received, Server, ServerError, SymmetricKeys};
+use crate::source::{LocalTimestamp, NtpSource, TimestampKind};
+
+/// Extra time added to deadlines converted from the corrected to the raw
+/// time scale, so that rounding never wakes the driver a little before a
+/// timer is due (which would make it ask for the same deadline again).
+const DEADLINE_MARGIN: f64 = 1e-6;
+
+/// Why an engine call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    /// The server could not be set up.
+    #[error(transparent)]
+    Server(#[from] ServerError),
+    /// A source with this address and port already exists.
+    #[error("Source {0} already present")]
+    SourceExists(SocketAddr),
+    /// No source has this id.
+    #[error("Unknown source")]
+    UnknownSource,
+}
+
+/// Which socket a packet arrived on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RxSocket {
+    /// The NTP server socket (or any shared socket): a packet from a
+    /// source's address and port goes to that source, anything else to the
+    /// server (chrony's `NSR_ProcessRx`). Peers always use it.
+    Server,
+    /// The socket the driver opened for a request of this source (client
+    /// mode without `acquisitionport`): only a response from the source,
+    /// while it waits for one, is processed.
+    Client(SourceId),
+}
+
+/// A datagram received, with what the driver knows about it.
+#[derive(Debug, Clone, Copy)]
+pub struct Incoming<'a> {
+    /// The UDP payload.
+    pub bytes: &'a [u8],
+    /// The sender.
+    pub from: SocketAddr,
+    /// The local address it was sent to, if known.
+    pub local: Option<IpAddr>,
+    /// The receive time, a raw reading of the disciplined clock (kernel,
+    /// hardware or daemon timestamp).
+    pub rx_time: UnixTime,
+    /// How `rx_time` was taken.
+    pub rx_kind: TimestampKind,
+    /// The socket it arrived on.
+    pub socket: RxSocket,
+    /// For a source with a symmetric key: whether the driver verified the
+    /// packet's MAC with that key.
+    pub mac_verified: bool,
+}
+
+impl<'a> Incoming<'a> {
+    /// A datagram on the server socket with a daemon timestamp.
+    pub fn new(bytes: &'a [u8], from: SocketAddr, rx_time: UnixTime) -> Self {
+        Incoming {
+            bytes,
+            from,
+            local: None,
+            rx_time,
+            rx_kind: TimestampKind::Daemon,
+            socket: RxSocket::Server,
+            mac_verified: false,
+        }
+    }
+}
+
+/// A datagram to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    /// Destination.
+    pub to: SocketAddr,
+    /// Source address to send from, if it matters (server responses leave
+    /// from the address the request came to).
+    pub local: Option<IpAddr>,
+    /// The source that sends it; `None` for server responses.
+    pub source: Option<SourceId>,
+    /// The payload.
+    pub bytes: Vec<u8>,
+    /// Send from a new client socket (a client request without
+    /// `acquisitionport`); otherwise from the server socket.
+    pub new_client_socket: bool,
+    /// Append a MAC with this key before sending (the engine holds no keys).
+    pub mac_key_id: Option<u32>,
+    /// Ask the kernel for a TX timestamp and pass it to
+    /// [`Engine::handle_tx_timestamp`].
+    pub wants_tx_timestamp: bool,
+}
+
+/// One configured source.
+#[derive(Debug, Clone)]
+struct Slot {
+    source: NtpSource,
+    /// The name as configured (host name or address).
+    name: String,
+    kind: krony_config::SourceKind,
+    /// The configured selection options (commands may change them).
+    options: SelectOptions,
+    /// The source's line of the last selection round.
+    selection: Option<crate::select::SourceReport>,
+}
+
+/// The timekeeping engine: sources, selection, discipline, server.
+///
+/// # Method groups, and the order to call them
+/// 1. **Set up**: [`new`](Self::new) with an [`EngineConfig`] (from
+///    [`EngineConfig::from_config`]), [`add_source`](Self::add_source) for
+///    every `server`/`peer`/`pool` address, optionally
+///    [`set_symmetric_keys`](Self::set_symmetric_keys).
+/// 2. **Inputs**, each with the current raw clock reading `now`:
+///    [`handle_packet`](Self::handle_packet) for every datagram (client
+///    and server sockets), [`handle_tx_timestamp`](Self::handle_tx_timestamp)
+///    for kernel/hardware TX timestamps, [`handle_send_error`](Self::handle_send_error),
+///    [`handle_timeout`](Self::handle_timeout) when [`poll_timeout`](Self::poll_timeout)
+///    is reached, and the commands ([`source_command`](Self::source_command),
+///    [`make_step`](Self::make_step), ...).
+/// 3. **Outputs**, drained after every input in this order:
+///    [`poll_clock_action`](Self::poll_clock_action) (apply each to the
+///    clock at once: later outputs assume they were applied),
+///    [`poll_transmit`](Self::poll_transmit) (send each),
+///    [`poll_event`](Self::poll_event) (log, write files), then sleep until
+///    [`poll_timeout`](Self::poll_timeout).
+/// 4. **Reports** at any time: [`tracking`](Self::tracking),
+///    [`sources`](Self::sources), [`sourcestats`](Self::sourcestats),
+///    [`selectdata`](Self::selectdata), [`ntpdata`](Self::ntpdata),
+///    [`activity`](Self::activity), [`serverstats`](Self::serverstats),
+///    [`clients`](Self::clients).
+pub struct Engine {
+    cfg: EngineConfig,
+    reference: Reference,
+    selector: Selector,
+    sources: BTreeMap<SourceId, Slot>,
+    next_id: u32,
+    server: Option<Server>,
+    keys: Option<Box<dyn SymmetricKeys>>,
+    rng: StdRng,
+    transmits: VecDeque<Transmit>,
+    actions: VecDeque<ClockAction>,
+    events: VecDeque<EngineEvent>,
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine")
+            .field("reference", &self.reference)
+            .field("sources", &self.sources.len())
+            .field("selected", &self.selector.selected())
+            .field("server", &self.server.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// An engine with no sources, unsynchronised, at raw time `now`;
+    /// `seed` drives every random choice (request timestamps, poll
+    /// randomisation, the client log's hash): seed it from the OS in the
+    /// daemon, fixed in tests.
+    ///
+    /// The clock is assumed to run with no frequency correction yet: the
+    /// first outputs set the one of the driftfile, if given.
+    ///
+    /// # Errors
+    /// [`EngineError::Server`] if the server's client log refuses its
+    /// configuration.
+    pub fn new(cfg: EngineConfig, now: UnixTime, seed: u64) -> Result<Self, EngineError> {
+        let mut rng = StdRng::seed_from_u64(cfg.rng_seed.unwrap_or(seed));
+        let server = match &cfg.server {
+            Some(s) => Some(Server::new(s.clone(), &mut rng)?),
+            None => None,
+        };
+        let mut reference = Reference::new(cfg.discipline.clone(), now, 0.0);
+        if let Some((freq, skew)) = cfg.initial_frequency {
+            reference.initial_frequency(now, freq, skew);
+        }
+        let mut engine = Engine {
+            cfg,
+            reference,
+            selector: Selector::new(),
+            sources: BTreeMap::new(),
+            next_id: 1,
+            server,
+            keys: None,
+            rng,
+            transmits: VecDeque::new(),
+            actions: VecDeque::new(),
+            events: VecDeque::new(),
+        };
+        engine.drain_reference(now);
+        Ok(engine)
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &EngineConfig {
+        &self.cfg
+    }
+
+    /// The keys the server checks and signs symmetric-key requests with.
+    pub fn set_symmetric_keys(&mut self, keys: Option<Box<dyn SymmetricKeys>>) {
+        self.keys = keys;
+    }
+
+    /// The reference (synchronisation state, local clock model).
+    pub fn reference(&self) -> &Reference {
+        &self.reference
+    }
+
+    /// The NTP server, if enabled (allow/deny tables, client log).
+    pub fn server(&self) -> Option<&Server> {
+        self.server.as_ref()
+    }
+
+    /// The NTP server, to change its access table at run time.
+    pub fn server_mut(&mut self) -> Option<&mut Server> {
+        self.server.as_mut()
+    }
+
+    /// The current system peer.
+    pub fn selected_source(&self) -> Option<SourceId> {
+        self.selector.selected()
+    }
+
+    /// A raw reading moved onto the corrected time scale.
+    pub fn cook(&self, raw: UnixTime) -> UnixTime {
+        self.reference.clock().cook(raw)
+    }
+
+    /// A cooked timestamp with its error, for sources.
+    fn cooked_ts(&self, raw: UnixTime, kind: TimestampKind) -> LocalTimestamp {
+        let (corr, err) = self.reference.clock().offset_correction(raw);
+        LocalTimestamp {
+            time: raw.add_secs(corr),
+            err,
+            kind,
+        }
+    }
+
+    /// The raw time at which the corrected clock reads `cooked`.
+    fn uncook(&self, cooked: UnixTime) -> UnixTime {
+        let clock = self.reference.clock();
+        let first = cooked.add_secs(-clock.offset_correction(cooked).0);
+        cooked.add_secs(-clock.offset_correction(first).0)
+    }
+
+    // ---- outputs ----
+
+    /// The next adjustment of the clock; apply it before anything else.
+    pub fn poll_clock_action(&mut self) -> Option<ClockAction> {
+        self.actions.pop_front()
+    }
+
+    /// The next datagram to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// The next thing to log or do.
+    pub fn poll_event(&mut self) -> Option<EngineEvent> {
+        self.events.pop_front()
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) must next be called, as
+    /// a raw clock reading; `None` when nothing is scheduled.
+    pub fn poll_timeout(&self) -> Option<UnixTime> {
+        let sources = self
+            .sources
+            .values()
+            .filter_map(|s| s.source.poll_timeout())
+            .min()
+            .map(|d| self.uncook(d).add_secs(DEADLINE_MARGIN));
+        [sources, self.reference.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    // ---- inputs ----
+
+    /// Fires every timer due at raw time `now`: slew ends, leap seconds,
+    /// source polls.
+    pub fn handle_timeout(&mut self, now: UnixTime) {
+        if self.reference.poll_timeout().is_some_and(|t| t <= now) {
+            self.reference.handle_timeout(now);
+            self.drain_reference(now);
+        }
+        let due: Vec<SourceId> = self
+            .sources
+            .iter()
+            .filter(|(_, s)| s.source.poll_timeout().is_some_and(|t| t <= self.cook(now)))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            let ctx = self.local_context(now);
+            let cooked = self.cook(now);
+            if let Some(slot) = self.sources.get_mut(&id) {
+                slot.source.handle_timeout(cooked, &ctx);
+            }
+            self.drain_source(now, id);
+        }
+    }
+
+    /// Handles one received datagram; `now` is the raw time it is handled
+    /// at (a server response's transmit time).
+    pub fn handle_packet(&mut self, now: UnixTime, rx: &Incoming<'_>) {
+        let target = match rx.socket {
+            RxSocket::Client(id) => match self.sources.get(&id) {
+                Some(s) if s.source.remote() == rx.from && s.source.expects_response() => Some(id),
+                _ => return,
+            },
+            RxSocket::Server => self.source_by_addr(rx.from),
+        };
+        let Some(id) = target else {
+            self.serve(now, rx);
+            return;
+        };
+        let Ok(packet) = NtpRepr::parse_bytes(rx.bytes) else {
+            if let Some(slot) = self.sources.get_mut(&id) {
+                slot.source.handle_malformed_packet(rx.rx_kind);
+            }
+            return;
+        };
+        if self.process_source_packet(now, id, rx, &packet) {
+            self.serve(now, rx);
+        }
+    }
+
+    /// A kernel or hardware transmit timestamp (raw time `tx_time`) of a
+    /// datagram sent earlier: `source` and `bytes` as in its [`Transmit`].
+    pub fn handle_tx_timestamp(
+        &mut self,
+        source: Option<SourceId>,
+        bytes: &[u8],
+        tx_time: UnixTime,
+        kind: TimestampKind,
+    ) {
+        let ts = self.cooked_ts(tx_time, kind);
+        match source {
+            Some(id) => {
+                let Ok(sent) = NtpRepr::parse_bytes(bytes) else {
+                    return;
+                };
+                if let Some(slot) = self.sources.get_mut(&id) {
+                    slot.source.handle_tx_timestamp(ts, &sent);
+                }
+            }
+            None => {
+                let source = match kind {
+                    TimestampKind::Daemon => TimestampSource::Daemon,
+                    TimestampKind::Kernel => TimestampSource::Kernel,
+                    TimestampKind::Hardware => TimestampSource::Hardware,
+                };
+                if let Some(server) = &mut self.server {
+                    server.handle_tx_timestamp(bytes, ts.time, source);
+                }
+            }
+        }
+    }
+
+    /// A request of `source` could not be sent (right after
+    /// [`poll_transmit`](Self::poll_transmit) returned it).
+    pub fn handle_send_error(&mut self, now: UnixTime, source: SourceId) {
+        let cooked = self.cook(now);
+        if let Some(slot) = self.sources.get_mut(&source) {
+            slot.source.handle_send_error(cooked);
+        }
+        self.drain_source(now, source);
+    }
+
+    /// Before exiting: leaves the clock running at the estimated frequency
+    /// and disarms a pending leap second (drain the clock actions after).
+    pub fn shutdown(&mut self, now: UnixTime) {
+        self.reference.shutdown(now);
+        self.drain_reference(now);
+    }
+
+    /// Answers a request with the server, if enabled.
+    fn serve(&mut self, now: UnixTime, rx: &Incoming<'_>) {
+        let params = self.reference.server_params(now);
+        let rx_time = self.cook(rx.rx_time);
+        let tx_time = self.cook(now);
+        let Some(server) = &mut self.server else {
+            return;
+        };
+        let received = Received {
+            bytes: rx.bytes,
+            remote: rx.from,
+            local: rx.local,
+            rx_time,
+            rx_source: match rx.rx_kind {
+                TimestampKind::Daemon => TimestampSource::Daemon,
+                TimestampKind::Kernel => TimestampSource::Kernel,
+                TimestampKind::Hardware => TimestampSource::Hardware,
+            },
+        };
+        let keys = self.keys.as_deref();
+        if let Some(r) = server.handle_request(&received, tx_time, &params, keys, &mut self.rng) {
+            self.transmits.push_back(Transmit {
+                to: r.to,
+                local: r.local,
+                source: None,
+                bytes: r.bytes,
+                new_client_socket: false,
+                mac_key_id: None,
+                wants_tx_timestamp: r.wants_tx_timestamp,
+            });
+        }
+    }
+
+    /// Moves the reference's outputs to the engine's and applies its clock
+    /// notices to every source and the server.
+    fn drain_reference(&mut self, now: UnixTime) {
+        while let Some(a) = self.reference.poll_action() {
+            self.actions.push_back(a);
+        }
+        let mut reselect = false;
+        while let Some(n) = self.reference.poll_notice() {
+            match n {
+                ClockNotice::Changed(ch) => {
+                    for slot in self.sources.values_mut() {
+                        if ch.kind == ChangeKind::UnknownStep {
+                            slot.source.stats_mut().reset();
+                            slot.source.reset_after_unknown_step(ch.cooked);
+                            reselect = true;
+                        } else {
+                            slot.source.slew_times(ch.cooked, ch.dfreq, ch.doffset);
+                        }
+                    }
+                    if let Some(server) = &mut self.server {
+                        server.handle_clock_change(&ch, &mut self.rng);
+                    }
+                }
+                ClockNotice::Dispersion(d) => {
+                    for slot in self.sources.values_mut() {
+                        slot.source.stats_mut().add_dispersion(d);
+                    }
+                }
+            }
+        }
+        while let Some(e) = self.reference.poll_event() {
+            self.push_discipline_event(e);
+        }
+        if reselect {
+            self.select(now, None);
+        }
+    }
+
+    fn push_discipline_event(&mut self, e: DisciplineEvent) {
+        let event = match e {
+            DisciplineEvent::WriteDriftfile {
+                frequency_ppm,
+                skew_ppm,
+            } => EngineEvent::WriteDriftfile {
+                frequency_ppm,
+                skew_ppm,
+            },
+            DisciplineEvent::TrackingLog(line) => EngineEvent::TrackingLog(line),
+            DisciplineEvent::ModeEnded { success } => EngineEvent::Exit { success },
+            other => EngineEvent::log(other.level().unwrap_or(LogLevel::Info), other.to_string()),
+        };
+        self.events.push_back(event);
+    }
+
+    /// The selection settings with the current orphan stratum.
+    fn select_config(&self) -> SelectConfig {
+        let orphan = self.reference.orphan_stratum();
+        SelectConfig {
+            orphan_stratum: (orphan < crate::discipline::MAX_STRATUM).then_some(orphan),
+            ..self.cfg.select
+        }
+    }
+
+    /// A fresh seed for a source's random stream.
+    fn source_seed(&mut self) -> u64 {
+        self.rng.next_u64()
+    }
+}

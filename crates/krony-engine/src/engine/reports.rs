@@ -1,0 +1,220 @@
+//! The reports chronyc asks for, as typed values (the cmdmon server maps
+//! them to wire replies).
+
+use std::net::SocketAddr;
+
+use super::{Engine, Slot};
+use crate::UnixTime;
+use crate::clientlog::{ClientAccessesPage, ClientLogError, ServerStats};
+use crate::discipline::TrackingReport;
+use crate::select::{ReportState, SelectOptions, SelectState, SourceId};
+use crate::source::{Activity, Association, NtpDataReport};
+use crate::stats::{SourceReport, SourcestatsReport};
+
+/// One line of `chronyc sources`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceRow {
+    /// The source.
+    pub id: SourceId,
+    /// Its address.
+    pub addr: SocketAddr,
+    /// The configured name.
+    pub name: String,
+    /// `^` server or `=` peer.
+    pub association: Association,
+    /// The state column.
+    pub state: ReportState,
+    /// Stratum.
+    pub stratum: u8,
+    /// Poll, log2 s.
+    pub poll: i8,
+    /// Reachability register (printed in octal).
+    pub reach: u8,
+    /// The last sample columns (`LastRx`, offsets, error).
+    pub last: SourceReport,
+}
+
+/// One line of `chronyc sourcestats`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceStatsRow {
+    /// The source.
+    pub id: SourceId,
+    /// Its address.
+    pub addr: SocketAddr,
+    /// The configured name.
+    pub name: String,
+    /// The statistics.
+    pub stats: SourcestatsReport,
+}
+
+/// One line of `chronyc selectdata`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SelectDataRow {
+    /// The source.
+    pub id: SourceId,
+    /// Its address.
+    pub addr: SocketAddr,
+    /// The configured name.
+    pub name: String,
+    /// The `S` column.
+    pub state: SelectState,
+    /// Whether authentication is enabled for the source.
+    pub authenticated: bool,
+    /// Reachability register.
+    pub reach: u8,
+    /// `COpts`: configured options.
+    pub configured: SelectOptions,
+    /// `EOpts`: effective options.
+    pub effective: SelectOptions,
+    /// `Last`: age of the newest sample, seconds.
+    pub last_sample_ago: f64,
+    /// `Score`.
+    pub score: f64,
+    /// Low end of the selection interval, seconds.
+    pub lo: f64,
+    /// High end of the selection interval, seconds.
+    pub hi: f64,
+    /// Whether the source votes on leap seconds.
+    pub leap_vote: bool,
+}
+
+/// `chronyc activity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ActivityReport {
+    /// Sources online.
+    pub online: u32,
+    /// Sources offline.
+    pub offline: u32,
+    /// Sources in a burst, returning to online.
+    pub burst_online: u32,
+    /// Sources in a burst, returning to offline.
+    pub burst_offline: u32,
+    /// Sources whose address is not resolved (the daemon's count; always 0
+    /// here, as the engine only holds resolved sources).
+    pub unresolved: u32,
+}
+
+impl Engine {
+    /// `chronyc tracking` at raw time `now`.
+    pub fn tracking(&mut self, now: UnixTime) -> TrackingReport {
+        self.reference.tracking_report(now)
+    }
+
+    /// `chronyc sources` at raw time `now`.
+    pub fn sources(&self, now: UnixTime) -> Vec<SourceRow> {
+        let cooked = self.cook(now);
+        self.sources
+            .iter()
+            .map(|(id, s)| {
+                let data = s.source.source_report();
+                SourceRow {
+                    id: *id,
+                    addr: s.source.remote(),
+                    name: s.name.clone(),
+                    association: data.association,
+                    state: self.state_of(*id).report_state(),
+                    stratum: data.stratum,
+                    poll: data.poll,
+                    reach: data.reach.register,
+                    last: s.source.stats().get_source_report(cooked, true),
+                }
+            })
+            .collect()
+    }
+
+    /// `chronyc sourcestats` at raw time `now`.
+    pub fn sourcestats(&self, now: UnixTime) -> Vec<SourceStatsRow> {
+        let cooked = self.cook(now);
+        self.sources
+            .iter()
+            .map(|(id, s)| SourceStatsRow {
+                id: *id,
+                addr: s.source.remote(),
+                name: s.name.clone(),
+                stats: s.source.stats().get_sourcestats_report(cooked),
+            })
+            .collect()
+    }
+
+    /// `chronyc selectdata`: each source as the last selection round saw it.
+    pub fn selectdata(&self) -> Vec<SelectDataRow> {
+        self.sources
+            .iter()
+            .map(|(id, s)| select_row(*id, s, self.state_of(*id)))
+            .collect()
+    }
+
+    /// `chronyc ntpdata` for one source.
+    pub fn ntpdata(&self, id: SourceId) -> Option<NtpDataReport> {
+        self.sources.get(&id).map(|s| s.source.ntp_data_report())
+    }
+
+    /// `chronyc activity`.
+    pub fn activity(&self) -> ActivityReport {
+        let mut r = ActivityReport::default();
+        for s in self.sources.values() {
+            match s.source.activity() {
+                Activity::Online => r.online += 1,
+                Activity::Offline => r.offline += 1,
+                Activity::BurstOnline => r.burst_online += 1,
+                Activity::BurstOffline => r.burst_offline += 1,
+            }
+        }
+        r
+    }
+
+    /// `chronyc serverstats`; `None` without a server.
+    pub fn serverstats(&self) -> Option<ServerStats> {
+        self.server.as_ref().map(|s| s.server_stats())
+    }
+
+    /// `chronyc clients`: up to `n_clients` records from `first_index` with
+    /// at least `min_hits` requests, at raw time `now`.
+    ///
+    /// # Errors
+    /// [`ClientLogError::Inactive`] without a server or with `noclientlog`.
+    pub fn clients(
+        &mut self,
+        now: UnixTime,
+        first_index: u32,
+        n_clients: u32,
+        min_hits: u32,
+        reset: bool,
+    ) -> Result<ClientAccessesPage, ClientLogError> {
+        let cooked = self.cook(now);
+        let server = self.server.as_mut().ok_or(ClientLogError::Inactive)?;
+        server.client_log_mut().client_accesses_by_index(
+            first_index,
+            n_clients,
+            min_hits,
+            reset,
+            cooked,
+        )
+    }
+
+    /// A source's state after the last round (`M` before any).
+    fn state_of(&self, id: SourceId) -> SelectState {
+        self.selector
+            .state(id)
+            .unwrap_or(SelectState::MissingSamples)
+    }
+}
+
+fn select_row(id: SourceId, s: &Slot, state: SelectState) -> SelectDataRow {
+    let sel = s.selection;
+    SelectDataRow {
+        id,
+        addr: s.source.remote(),
+        name: s.name.clone(),
+        state,
+        authenticated: s.source.candidate(id).authenticated,
+        reach: s.source.reachability().register,
+        configured: s.options,
+        effective: sel.map_or(s.options, |r| r.effective),
+        last_sample_ago: sel.map_or(0.0, |r| r.last_sample_ago),
+        score: sel.map_or(1.0, |r| r.score),
+        lo: sel.map_or(0.0, |r| r.lo),
+        hi: sel.map_or(0.0, |r| r.hi),
+        leap_vote: sel.is_some_and(|r| r.leap_vote),
+    }
+}

@@ -1,0 +1,409 @@
+//! Sources in the engine: adding and removing them, routing their packets,
+//! acting on their events, and running selection with its result going to
+//! the reference (chrony's `ntp_sources.c` and `sources.c` glue).
+
+use std::net::SocketAddr;
+
+use krony_config::{SourceKind as ConfigKind, SourceOptions};
+use krony_wire::ntp::{LeapIndicator, NtpRepr};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use super::{Engine, EngineError, EngineEvent, Incoming, Slot, Transmit};
+use crate::UnixTime;
+use crate::clock::LeapStatus;
+use crate::discipline::{LogLevel, RefMode, SyncUpdate};
+use crate::select::{self, SelectEvent, Severity, SourceId};
+use crate::source::{
+    Association, LocalContext, NtpSource, OurReference, ReceivedPacket, RxOutcome, SourceEvent,
+    SourceParams, stats_params,
+};
+use crate::stats::SourceStats;
+
+impl Engine {
+    /// Adds a `server`, `pool` member or `peer` at `addr` (the port of the
+    /// configuration's `port` option), with the line's options; `name` is
+    /// what the configuration says (a host name or the address). The source
+    /// starts polling at once unless `offline` is set.
+    ///
+    /// # Errors
+    /// [`EngineError::SourceExists`] if a source has this address and port.
+    pub fn add_source(
+        &mut self,
+        now: UnixTime,
+        addr: SocketAddr,
+        kind: ConfigKind,
+        options: &SourceOptions,
+        name: &str,
+    ) -> Result<SourceId, EngineError> {
+        if self.source_by_addr(addr).is_some() {
+            return Err(EngineError::SourceExists(addr));
+        }
+        let assoc = match kind {
+            ConfigKind::Peer => Association::SymmetricActive,
+            ConfigKind::Server | ConfigKind::Pool => Association::Client,
+        };
+        let params = SourceParams::from_options(options, assoc);
+        let select = params.select;
+        let stats = stats_params(options, self.cfg.stats);
+        let rng = StdRng::seed_from_u64(self.source_seed());
+        let mut source = NtpSource::new(
+            addr,
+            assoc,
+            params,
+            stats,
+            self.cfg.precision,
+            !options.offline,
+            rng,
+        );
+        source.set_log_raw_measurements(self.cfg.log_raw_measurements);
+        source.start(self.cook(now));
+        let id = SourceId(self.next_id);
+        self.next_id += 1;
+        self.sources.insert(
+            id,
+            Slot {
+                source,
+                name: name.to_string(),
+                kind,
+                options: select,
+                selection: None,
+            },
+        );
+        let what = if kind == ConfigKind::Pool {
+            "pool"
+        } else {
+            "source"
+        };
+        self.events.push_back(EngineEvent::log(
+            LogLevel::Debug,
+            format!("Added {what} {}", addr.ip()),
+        ));
+        self.drain_source(now, id);
+        Ok(id)
+    }
+
+    /// Removes a source; selection runs again without it.
+    ///
+    /// # Errors
+    /// [`EngineError::UnknownSource`].
+    pub fn remove_source(&mut self, now: UnixTime, id: SourceId) -> Result<(), EngineError> {
+        let slot = self.sources.remove(&id).ok_or(EngineError::UnknownSource)?;
+        let what = if slot.kind == ConfigKind::Pool {
+            "pool"
+        } else {
+            "source"
+        };
+        self.events.push_back(EngineEvent::log(
+            LogLevel::Info,
+            format!("Removed {what} {}", slot.source.remote().ip()),
+        ));
+        self.selector.reset_source(id);
+        self.select(now, None);
+        Ok(())
+    }
+
+    /// Moves a source to a new address (a pool member replaced, a name
+    /// resolved again); its measurements start over.
+    ///
+    /// # Errors
+    /// [`EngineError::UnknownSource`], or [`EngineError::SourceExists`] if
+    /// another source has the address.
+    pub fn change_source_address(
+        &mut self,
+        now: UnixTime,
+        id: SourceId,
+        addr: SocketAddr,
+    ) -> Result<(), EngineError> {
+        if self.source_by_addr(addr).is_some_and(|other| other != id) {
+            return Err(EngineError::SourceExists(addr));
+        }
+        let cooked = self.cook(now);
+        let slot = self
+            .sources
+            .get_mut(&id)
+            .ok_or(EngineError::UnknownSource)?;
+        let old = slot.source.remote();
+        slot.source.change_address(cooked, addr);
+        slot.selection = None;
+        let text = format!(
+            "Source {} replaced with {} ({})",
+            old.ip(),
+            addr.ip(),
+            slot.name
+        );
+        self.events
+            .push_back(EngineEvent::log(LogLevel::Info, text));
+        self.selector.reset_source(id);
+        self.select(now, None);
+        Ok(())
+    }
+
+    /// The ids of all sources, in order.
+    pub fn source_ids(&self) -> Vec<SourceId> {
+        self.sources.keys().copied().collect()
+    }
+
+    /// A source, to read its state.
+    pub fn source(&self, id: SourceId) -> Option<&NtpSource> {
+        self.sources.get(&id).map(|s| &s.source)
+    }
+
+    /// The source with this address and port.
+    pub fn source_by_addr(&self, addr: SocketAddr) -> Option<SourceId> {
+        self.sources
+            .iter()
+            .find(|(_, s)| s.source.remote() == addr)
+            .map(|(id, _)| *id)
+    }
+
+    /// The selection state of every source after the last round.
+    pub fn select_states(&self) -> Vec<(SourceId, select::SelectState)> {
+        self.sources
+            .keys()
+            .filter_map(|id| self.selector.state(*id).map(|s| (*id, s)))
+            .collect()
+    }
+
+    /// What sources need to know about us at raw time `now`.
+    pub(super) fn local_context(&mut self, now: UnixTime) -> LocalContext {
+        let p = self.reference.server_params(now);
+        let leap = match p.leap {
+            LeapStatus::Normal => LeapIndicator::NoWarning,
+            LeapStatus::InsertSecond => LeapIndicator::Insert,
+            LeapStatus::DeleteSecond => LeapIndicator::Delete,
+            LeapStatus::Unsynchronised => LeapIndicator::Unsynchronized,
+        };
+        let server_open = self
+            .server
+            .as_ref()
+            .is_some_and(|s| s.access().is_any_allowed(false) || s.access().is_any_allowed(true));
+        LocalContext {
+            reference: OurReference {
+                leap,
+                stratum: p.stratum,
+                ref_id: krony_wire::ntp::RefId(p.ref_id),
+                ref_time: p.ref_time,
+                root_delay: p.root_delay,
+                root_dispersion: p.root_dispersion,
+            },
+            precision: self.cfg.precision,
+            precision_log2: crate::server::precision_log2(self.cfg.precision),
+            max_clock_error: self.cfg.max_clock_error,
+            check_sync_loop: server_open && self.reference.mode() == RefMode::Normal,
+            near_leap_second: self.reference.is_near_leap(now),
+        }
+    }
+
+    /// Gives a parsed packet to source `id`; returns true when it is a
+    /// request the server should answer instead.
+    pub(super) fn process_source_packet(
+        &mut self,
+        now: UnixTime,
+        id: SourceId,
+        rx: &Incoming<'_>,
+        packet: &NtpRepr,
+    ) -> bool {
+        let ctx = self.local_context(now);
+        let rx_ts = self.cooked_ts(rx.rx_time, rx.rx_kind);
+        let cooked = self.cook(now);
+        let Some(slot) = self.sources.get_mut(&id) else {
+            return false;
+        };
+        let rp = ReceivedPacket {
+            packet,
+            rx: rx_ts,
+            local_addr: rx.local,
+            mac_verified: rx.mac_verified,
+        };
+        let outcome = slot.source.handle_packet(cooked, &rp, &ctx);
+        self.drain_source(now, id);
+        matches!(outcome, RxOutcome::Request)
+    }
+
+    /// Collects a source's transmits and acts on its events.
+    pub(super) fn drain_source(&mut self, now: UnixTime, id: SourceId) {
+        let mut events = Vec::new();
+        if let Some(slot) = self.sources.get_mut(&id) {
+            while let Some(t) = slot.source.poll_transmit() {
+                self.transmits.push_back(Transmit {
+                    to: t.remote,
+                    local: None,
+                    source: Some(id),
+                    bytes: t.bytes,
+                    new_client_socket: t.new_client_socket,
+                    mac_key_id: t.mac_key_id,
+                    wants_tx_timestamp: true,
+                });
+            }
+            while let Some(e) = slot.source.poll_event() {
+                events.push(e);
+            }
+        }
+        for e in events {
+            self.handle_source_event(now, id, e);
+        }
+    }
+
+    fn handle_source_event(&mut self, now: UnixTime, id: SourceId, e: SourceEvent) {
+        let Some(slot) = self.sources.get(&id) else {
+            return;
+        };
+        let ip = slot.source.remote().ip();
+        let pool = slot.kind == ConfigKind::Pool;
+        match e {
+            SourceEvent::SampleAccumulated { .. } => self.select(now, Some(id)),
+            SourceEvent::Unreachable { full } => {
+                if full && pool {
+                    self.events.push_back(EngineEvent::ReplaceSource(id));
+                }
+                self.select(now, None);
+            }
+            SourceEvent::Connectivity { online } => self.events.push_back(EngineEvent::log(
+                LogLevel::Info,
+                format!("Source {ip} {}", if online { "online" } else { "offline" }),
+            )),
+            SourceEvent::KodRate => self.events.push_back(EngineEvent::log(
+                LogLevel::Warn,
+                format!("Received KoD RATE from {ip}"),
+            )),
+            SourceEvent::KodDeny { code } => self.events.push_back(EngineEvent::log(
+                LogLevel::Debug,
+                format!("Received KoD {code:?} from {ip}"),
+            )),
+            SourceEvent::HistoryReset => self.events.push_back(EngineEvent::log(
+                LogLevel::Warn,
+                format!("Out of order sample detected, discarding history for {ip}"),
+            )),
+            SourceEvent::SampleDroppedNearLeap => self.events.push_back(EngineEvent::log(
+                LogLevel::Info,
+                "Dropping sample around leap second",
+            )),
+            SourceEvent::Measurement(record) => {
+                if self.cfg.log_measurements {
+                    self.events.push_back(EngineEvent::Measurement(record));
+                }
+            }
+            SourceEvent::ParameterChanged { name, value } => self.events.push_back(
+                EngineEvent::log(LogLevel::Info, format!("Source {ip} new {name} {value}")),
+            ),
+        }
+    }
+
+    /// The printable name of a source in selection messages: its address,
+    /// and the configured name in parentheses when it differs.
+    fn display_name(&self, id: SourceId) -> String {
+        match self.sources.get(&id) {
+            Some(s) => {
+                let ip = s.source.remote().ip().to_string();
+                if s.name.is_empty() || s.name == ip {
+                    ip
+                } else {
+                    format!("{ip} ({})", s.name)
+                }
+            }
+            None => "?".to_string(),
+        }
+    }
+
+    /// One selection round (`updated`: the source with a new sample), and
+    /// the reference update it gives.
+    pub(super) fn select(&mut self, now: UnixTime, updated: Option<SourceId>) {
+        let cooked = self.cook(now);
+        let candidates: Vec<select::Candidate> = self
+            .sources
+            .iter()
+            .map(|(id, slot)| {
+                let mut c = slot.source.candidate(*id);
+                c.options = slot.options;
+                c.stats = selection_stats(slot.source.stats(), cooked);
+                c
+            })
+            .collect();
+        let cfg = self.select_config();
+        let sel = self.selector.select(&candidates, updated, &cfg);
+        for r in &sel.sources {
+            if let Some(slot) = self.sources.get_mut(&r.id) {
+                slot.selection = Some(*r);
+            }
+        }
+        for (id, slot) in &mut self.sources {
+            slot.source.set_sync_peer(sel.selected == Some(*id));
+        }
+        let normal = self.reference.mode() == RefMode::Normal;
+        for ev in &sel.events {
+            match ev {
+                SelectEvent::Unsynchronise => {
+                    self.reference.set_unsynchronised(now);
+                    self.drain_reference(now);
+                }
+                SelectEvent::BadSource(id)
+                    if self
+                        .sources
+                        .get(id)
+                        .is_some_and(|s| s.kind == ConfigKind::Pool) =>
+                {
+                    self.events.push_back(EngineEvent::ReplaceSource(*id));
+                }
+                SelectEvent::BadSource(_) => {}
+                _ if normal => {
+                    let level = match ev.severity() {
+                        Some(Severity::Info) => LogLevel::Info,
+                        Some(Severity::Warning) => LogLevel::Warn,
+                        Some(Severity::Error) => LogLevel::Error,
+                        None => continue,
+                    };
+                    if let Some(text) = ev.message(|id| self.display_name(id)) {
+                        self.events.push_back(EngineEvent::log(level, text));
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some(u) = sel.reference {
+            let update = SyncUpdate {
+                stratum: u.stratum,
+                leap: u.leap,
+                combined_sources: u32::try_from(u.combined).unwrap_or(u32::MAX),
+                ref_id: u.ref_id,
+                ref_ip: self.sources.get(&u.source).map(|s| s.source.remote().ip()),
+                ref_time: u.tracking.ref_time,
+                offset: u.tracking.offset,
+                offset_sd: u.tracking.offset_sd,
+                frequency: u.tracking.frequency,
+                frequency_sd: u.tracking.frequency_sd,
+                skew: u.tracking.skew,
+                root_delay: u.tracking.root_delay,
+                root_dispersion: u.tracking.root_dispersion,
+            };
+            self.reference.set_reference(now, &update);
+            self.drain_reference(now);
+        }
+    }
+}
+
+/// A source's statistics as selection wants them at cooked time `now`;
+/// `None` until the regression has succeeded.
+fn selection_stats(stats: &SourceStats, now: UnixTime) -> Option<select::SourceStats> {
+    let sd = stats.get_selection_data(now)?;
+    let td = stats.get_tracking_data()?;
+    Some(select::SourceStats {
+        usable: true,
+        lo: sd.lo_limit,
+        hi: sd.hi_limit,
+        root_distance: sd.root_distance,
+        std_dev: sd.std_dev,
+        first_sample_ago: sd.first_sample_ago,
+        last_sample_ago: sd.last_sample_ago,
+        tracking: select::TrackingData {
+            ref_time: td.ref_time,
+            offset: td.offset,
+            offset_sd: td.offset_sd,
+            frequency: td.frequency,
+            frequency_sd: td.frequency_sd,
+            skew: td.skew,
+            root_delay: td.root_delay,
+            root_dispersion: td.root_dispersion,
+        },
+    })
+}

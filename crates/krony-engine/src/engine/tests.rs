@@ -1,0 +1,225 @@
+//! Two engines on a virtual clock: a `local stratum 1` server and a client
+//! that synchronises to it.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use super::*;
+use crate::clock::{ClockAction, LeapStatus};
+use crate::select::ReportState;
+
+const T0: i64 = 1_700_000_000;
+
+fn addr(last: u8) -> SocketAddr {
+    SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, last)), 123)
+}
+
+/// A clock with an offset and a frequency error, corrected by the
+/// engine's actions; true time is seconds since `T0`.
+struct TestClock {
+    /// Reading minus true time, seconds.
+    offset: f64,
+    /// Natural frequency error, relative.
+    natural: f64,
+    /// Correction, relative (positive = faster).
+    correction: f64,
+    steps: Vec<f64>,
+}
+
+impl TestClock {
+    fn advance(&mut self, dt: f64) {
+        self.offset += dt * ((1.0 + self.natural) * (1.0 + self.correction) - 1.0);
+    }
+    fn raw(&self, t: f64) -> UnixTime {
+        UnixTime::from_secs_nanos(T0, 0).add_secs(t + self.offset)
+    }
+    fn apply(&mut self, a: ClockAction) {
+        match a {
+            ClockAction::SetFrequency { correction_ppm } => self.correction = correction_ppm * 1e-6,
+            ClockAction::Step { offset } => {
+                self.offset += offset;
+                self.steps.push(offset);
+            }
+            _ => {}
+        }
+    }
+}
+
+struct Node {
+    engine: Engine,
+    clock: TestClock,
+    addr: SocketAddr,
+    log: Vec<String>,
+}
+
+fn node(config: &str, addr: SocketAddr, offset: f64, natural: f64, seed: u64) -> Node {
+    let parsed = krony_config::parse_str(config, "t.conf").expect("valid config");
+    let cfg = EngineConfig::from_config(&parsed.config).expect("engine config");
+    let clock = TestClock {
+        offset,
+        natural,
+        correction: 0.0,
+        steps: Vec::new(),
+    };
+    let mut engine = Engine::new(cfg, clock.raw(0.0), seed).expect("engine");
+    for s in &parsed.config.sources {
+        let ip: IpAddr = s.host.parse().expect("address");
+        let a = SocketAddr::new(ip, s.options.port);
+        engine
+            .add_source(clock.raw(0.0), a, s.kind, &s.options, &s.host)
+            .expect("new source");
+    }
+    Node {
+        engine,
+        clock,
+        addr,
+        log: Vec::new(),
+    }
+}
+
+/// Packets in flight: (arrival true time, destination index, from, bytes).
+type Flight = Vec<(f64, usize, SocketAddr, Vec<u8>)>;
+
+fn drain(nodes: &mut [Node], i: usize, t: f64, flight: &mut Flight) {
+    let n = &mut nodes[i];
+    while let Some(a) = n.engine.poll_clock_action() {
+        n.clock.apply(a);
+    }
+    while let Some(e) = n.engine.poll_event() {
+        if let Some(m) = e.as_log() {
+            n.log.push(m.text.clone());
+        }
+    }
+    let from = n.addr;
+    let mut out = Vec::new();
+    while let Some(tx) = nodes[i].engine.poll_transmit() {
+        out.push(tx);
+    }
+    for tx in out {
+        if let Some(dest) = nodes.iter().position(|n| n.addr.ip() == tx.to.ip()) {
+            // 1 ms each way.
+            flight.push((t + 1e-3, dest, from, tx.bytes));
+        }
+    }
+}
+
+/// Runs the nodes for `secs` true seconds in steps of 1/64 s.
+fn run(nodes: &mut [Node], secs: f64) {
+    let dt = 1.0 / 64.0;
+    let mut flight: Flight = Vec::new();
+    let mut t = 0.0;
+    while t < secs {
+        t += dt;
+        for n in nodes.iter_mut() {
+            n.clock.advance(dt);
+        }
+        flight.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let (due, rest): (Flight, Flight) = flight.drain(..).partition(|p| p.0 <= t);
+        flight = rest;
+        for (_, dest, from, bytes) in due {
+            let now = nodes[dest].clock.raw(t);
+            nodes[dest]
+                .engine
+                .handle_packet(now, &Incoming::new(&bytes, from, now));
+            drain(nodes, dest, t, &mut flight);
+        }
+        for i in 0..nodes.len() {
+            let now = nodes[i].clock.raw(t);
+            if nodes[i].engine.poll_timeout().is_some_and(|d| d <= now) {
+                nodes[i].engine.handle_timeout(now);
+                drain(nodes, i, t, &mut flight);
+            }
+        }
+    }
+}
+
+#[test]
+fn client_synchronises_to_an_engine_server() {
+    let server = node("local stratum 1\nallow all\n", addr(1), 0.0, 0.0, 1);
+    let client = node(
+        "server 192.0.2.1 minpoll 0 maxpoll 2 iburst\nport 0\n",
+        addr(2),
+        0.05,
+        20e-6,
+        2,
+    );
+    let mut nodes = [server, client];
+    run(&mut nodes, 600.0);
+    let [server, client] = &mut nodes;
+    assert!(
+        client.log.iter().any(|l| l == "Selected source 192.0.2.1"),
+        "{:?}",
+        client.log
+    );
+    assert!(client.clock.steps.is_empty(), "no makestep: slewed only");
+    assert!(
+        client.clock.offset.abs() < 1e-4,
+        "offset {}",
+        client.clock.offset
+    );
+    let now = client.clock.raw(600.0);
+    let tracking = client.engine.tracking(now);
+    assert_eq!(tracking.stratum, 2);
+    assert_eq!(tracking.ref_id, 0xC000_0201);
+    assert_eq!(tracking.leap, LeapStatus::Normal);
+    assert!((tracking.frequency_ppm - 20.0).abs() < 1.0, "{tracking:?}");
+    let rows = client.engine.sources(now);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].state, ReportState::Selected);
+    assert_eq!(rows[0].reach, 0o377);
+    assert_eq!(client.engine.activity().online, 1);
+    let id = rows[0].id;
+    let ntp = client.engine.ntpdata(id).expect("source exists");
+    assert_eq!(ntp.stratum, 1);
+    assert!(ntp.counters.total_good > 100);
+    assert_eq!(client.engine.selectdata()[0].state.as_char(), '*');
+    assert!(client.engine.sourcestats(now)[0].stats.n_samples >= 6);
+    let served = server.engine.serverstats().expect("server on");
+    assert_eq!(served.ntp_hits, u64::from(ntp.counters.total_tx));
+    // The client has no server (port 0) and nothing answers its own port.
+    assert!(client.engine.serverstats().is_none());
+}
+
+#[test]
+fn makestep_steps_a_large_offset_once() {
+    let server = node("local stratum 1\nallow all\n", addr(1), 0.0, 0.0, 3);
+    let client = node(
+        "server 192.0.2.1 minpoll 0 maxpoll 2 iburst\nmakestep 1 3\nport 0\n",
+        addr(2),
+        -5.0,
+        0.0,
+        4,
+    );
+    let mut nodes = [server, client];
+    run(&mut nodes, 120.0);
+    let client = &nodes[1];
+    assert_eq!(client.clock.steps.len(), 1, "{:?}", client.log);
+    assert!((client.clock.steps[0] - 5.0).abs() < 1e-2);
+    assert!(
+        client
+            .log
+            .iter()
+            .any(|l| l.starts_with("System clock wrong by 5.0")),
+        "{:?}",
+        client.log
+    );
+    assert!(client.clock.offset.abs() < 1e-3);
+}
+
+#[test]
+fn duplicate_and_unknown_sources() {
+    let mut n = node("server 192.0.2.1\nport 0\n", addr(2), 0.0, 0.0, 5);
+    let now = n.clock.raw(0.0);
+    let opts = krony_config::SourceOptions::default();
+    let kind = krony_config::SourceKind::Server;
+    assert_eq!(
+        n.engine.add_source(now, addr(1), kind, &opts, "x"),
+        Err(EngineError::SourceExists(addr(1)))
+    );
+    let id = n.engine.source_ids()[0];
+    n.engine.remove_source(now, id).expect("exists");
+    assert_eq!(
+        n.engine.remove_source(now, id),
+        Err(EngineError::UnknownSource)
+    );
+    assert!(n.engine.poll_timeout().is_none());
+}
