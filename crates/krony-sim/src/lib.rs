@@ -31,6 +31,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 pub mod clock;
+pub mod engine_node;
 pub mod metrics;
 pub mod naive;
 pub mod network;
@@ -40,6 +41,7 @@ pub mod scenario;
 pub mod server;
 
 pub use clock::{ClockParams, SIM_EPOCH, SimClock};
+pub use engine_node::{EngineNode, EngineProbe};
 pub use metrics::{ClockStats, ClockSummary, MetricsConfig, PacketStats, SyncCriteria};
 pub use network::{LinkOverride, LinkPair, LinkParams, Outage};
 pub use runner::{NodeReport, Report, Role, SimNode, Simulation, run};
