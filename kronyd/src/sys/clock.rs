@@ -1,7 +1,7 @@
 //! The Linux system clock as a krony-engine [`Clock`]: read with
 //! `clock_gettime(CLOCK_REALTIME)`, adjusted with `adjtimex` as chronyd's
 //! Linux driver does (the values come from the pure functions in
-//! [`timex`](super::timex)).
+//! the [`timex`] module).
 //!
 //! Creating a [`SystemClock`] takes control of the kernel clock (resets its
 //! PLL and marks it unsynchronised), so tests never create one; they test the

@@ -49,9 +49,9 @@ pub struct LocalAddr {
 pub(crate) struct ControlInfo {
     /// From IP_PKTINFO or IPV6_PKTINFO.
     pub local: Option<LocalAddr>,
-    /// Software timestamp (SCM_TIMESTAMPING ts[0], SCM_TIMESTAMPNS or SCM_TIMESTAMP).
+    /// Software timestamp (SCM_TIMESTAMPING `ts[0]`, SCM_TIMESTAMPNS or SCM_TIMESTAMP).
     pub kernel_ts: Option<UnixTime>,
-    /// Raw hardware timestamp (SCM_TIMESTAMPING ts[2]).
+    /// Raw hardware timestamp (SCM_TIMESTAMPING `ts[2]`).
     pub hw_ts: Option<UnixTime>,
     /// From IP_RECVERR / IPV6_RECVERR on the error queue.
     pub ext_err: Option<ExtendedError>,

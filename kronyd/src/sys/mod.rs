@@ -11,6 +11,25 @@
 //! (design.md, "clknetsim compatibility"): `socket(domain, SOCK_DGRAM, 0)` with
 //! the flags set by `fcntl`, `recvmsg` with one iovec, `poll`, `clock_gettime`,
 //! `adjtimex`. No raw system calls.
+//!
+//! # How the event loop uses it
+//! 1. Start: `SignalPipe::install()`, `PidFile::create()` (after forking, if
+//!    daemonising), then the clock: `SystemClock::new(rtcsync, precision)`, or
+//!    `VirtualClock::system(precision)` with `-x`.
+//! 2. Sockets: `UdpSocket::open` per server socket (bindaddress, port) and per
+//!    server (client sockets: wildcard address, port 0, `remote`, `client_only`);
+//!    `unix::bind` for the command socket. Then `privileges::drop_root` (`-u`),
+//!    `lock_memory` (`-m`), `set_fifo_scheduler` (`-P`), and
+//!    `notify::notify_systemd(READY)` / `notify_fd` (`-N`).
+//! 3. Each round: build a `PollSet` (UDP sockets with
+//!    `Interest::READABLE_ERRQUEUE` when their `timestamp_mode()` is
+//!    `Timestamping`, else `READABLE`; the signal pipe and command socket with
+//!    `READABLE`), `wait(engine deadline in ns)`, then for each ready socket
+//!    drain `recv` until `None` (RX timestamp: `rx_timestamp`, else read the
+//!    clock) and, when `errqueue` is reported, drain `recv_errqueue` and match
+//!    the looped-back packet with `frame::find_udp_payload`.
+//! 4. Apply the engine's `ClockAction`s with `Clock::apply`; on a quit signal
+//!    write the driftfile, send `STOPPING`, drop the `PidFile`.
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod clock;
