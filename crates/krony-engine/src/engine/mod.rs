@@ -52,6 +52,10 @@ use crate::source::{LocalTimestamp, NtpSource, TimestampKind};
 /// timer is due (which would make it ask for the same deadline again).
 const DEADLINE_MARGIN: f64 = 1e-6;
 
+/// Enough iterations of [`Engine::uncook`] for any offset below 2^32 s at
+/// a slew rate up to 1/2 (convergence is much faster at real rates).
+const MAX_UNCOOK_ITERATIONS: usize = 64;
+
 /// Why an engine call failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EngineError {
@@ -284,11 +288,22 @@ impl Engine {
         }
     }
 
-    /// The raw time at which the corrected clock reads `cooked`.
+    /// The raw time at which the corrected clock reads `cooked`: the fixed
+    /// point of `raw = cooked - correction(raw)`. The correction changes at
+    /// the slew rate (below `maxslewrate`, at most 1/12), so each iteration
+    /// shrinks the error at least twelvefold; a 10 s offset being slewed
+    /// needs about ten iterations to reach a nanosecond.
     fn uncook(&self, cooked: UnixTime) -> UnixTime {
         let clock = self.reference.clock();
-        let first = cooked.add_secs(-clock.offset_correction(cooked).0);
-        cooked.add_secs(-clock.offset_correction(first).0)
+        let mut raw = cooked;
+        for _ in 0..MAX_UNCOOK_ITERATIONS {
+            let next = cooked.add_secs(-clock.offset_correction(raw).0);
+            if next == raw {
+                break;
+            }
+            raw = next;
+        }
+        raw
     }
 
     // ---- outputs ----
