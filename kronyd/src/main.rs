@@ -6,6 +6,11 @@
 // `deny`, not `forbid`: the one exception, `sys`, is allowed below (design.md, principle 5).
 #![deny(unsafe_code)]
 
+// The event loop that uses them is written later.
+#[allow(dead_code)]
+mod files;
+#[allow(dead_code)]
+mod logging;
 mod options;
 // The event loop that uses it is written later.
 #[allow(unsafe_code, dead_code)]
