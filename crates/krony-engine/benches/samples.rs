@@ -168,6 +168,8 @@ fn candidate(id: u32, stats: &SourceStats, now: UnixTime) -> Candidate {
 
 fn bench_select(c: &mut Criterion) {
     let mut group = c.benchmark_group("select");
+    // One element = one selection round.
+    group.throughput(Throughput::Elements(1));
     for n in [4u32, 16] {
         // Sources that agree within a few hundred microseconds.
         let mut sources: Vec<SourceStats> = (0..n)
@@ -184,15 +186,17 @@ fn bench_select(c: &mut Criterion) {
             .collect();
         let config = SelectConfig::default();
         let mut selector = Selector::new();
-        let first = selector.select(&candidates, None, &config);
+        // Every source reports a sample once, so that one can be selected.
+        let mut last = None;
+        for i in 0..n {
+            last = Some(selector.select(&candidates, Some(SourceId(i)), &config));
+        }
+        let states: String = last
+            .map(|sel| sel.sources.iter().map(|r| r.state.as_char()).collect())
+            .unwrap_or_default();
         println!(
-            "select/{n}: selected {:?}, {} combined",
-            first.selected.map(|s| s.0),
-            first
-                .sources
-                .iter()
-                .filter(|r| r.state.as_char() == '+' || r.state.as_char() == '*')
-                .count()
+            "select/{n}: states {states}, selected {:?}",
+            selector.selected()
         );
         let mut round = 0u32;
         group.bench_function(n.to_string(), |b| {
