@@ -140,12 +140,7 @@ pub fn cmd_tracking<W: Write>(c: &mut Client<W>) -> bool {
         a => c.source_label(&a, usize::MAX),
     };
     let rep = TrackingReport::new(t, name);
-    if c.set.json {
-        print_json(c, &rep);
-    } else {
-        let csv = c.set.csv;
-        c.print(&rep.rec().render(csv));
-    }
+    show(c, &rep.rec(), &rep);
     true
 }
 
@@ -433,41 +428,42 @@ impl ServerStatsReport {
     }
 }
 
+/// Prints a one-record report as text, CSV or JSON.
+fn show<W: Write, T: Serialize>(c: &mut Client<W>, rec: &Rec, value: &T) {
+    if c.set.json {
+        print_json(c, value);
+    } else {
+        let csv = c.set.csv;
+        c.print(&rec.render(csv));
+    }
+}
+
 /// Runs a report command whose reply is one record.
 fn simple_report<W: Write>(c: &mut Client<W>, req: Request, expected: &[ReplyCode]) -> bool {
     let Ok(reply) = c.request(&req, expected, false) else {
         return false;
     };
-    let (json, csv) = (c.set.json, c.set.csv);
-    let (rec, value) = match reply.body {
+    match reply.body {
         ReplyBody::Smoothing(s) => {
             let r = SmoothingReport::new(s);
-            (r.rec(), serde_json::to_value(&r))
+            show(c, &r.rec(), &r);
         }
         ReplyBody::Rtc(s) => {
             let r = RtcReport::new(s);
-            (r.rec(), serde_json::to_value(&r))
+            show(c, &r.rec(), &r);
         }
         ReplyBody::Activity(a) => {
             let r = ActivityReport::from(a);
-            if !csv && !json {
+            if !c.set.csv && !c.set.json {
                 c.print("200 OK\n");
             }
-            (r.rec(), serde_json::to_value(r))
+            show(c, &r.rec(), &r);
         }
         ReplyBody::ServerStats(s, v) => {
             let r = ServerStatsReport::new(s, v);
-            (r.rec(), serde_json::to_value(&r))
+            show(c, &r.rec(), &r);
         }
         _ => return false,
-    };
-    if json {
-        match value {
-            Ok(v) => print_json(c, &v),
-            Err(_) => return false,
-        }
-    } else {
-        c.print(&rec.render(csv));
     }
     true
 }
