@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod dataset;
+
 use std::net::UdpSocket;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
