@@ -6,6 +6,9 @@
 // `deny`, not `forbid`: the one exception, `sys`, is allowed below (design.md, principle 5).
 #![deny(unsafe_code)]
 
+// The command server; the event loop that uses it is written later.
+#[allow(dead_code)]
+mod cmdmon;
 // The event loop that uses them is written later.
 #[allow(dead_code)]
 mod files;

@@ -20,6 +20,7 @@
 mod commands;
 mod config;
 mod events;
+mod manual;
 mod reports;
 mod sources;
 
@@ -29,6 +30,7 @@ mod tests;
 pub use commands::SourceCommand;
 pub use config::{DEFAULT_PRECISION, EngineConfig};
 pub use events::{EngineEvent, LogMessage};
+pub use manual::{MAX_MANUAL_SAMPLES, ManualSample, ManualTimestamp};
 pub use reports::{ActivityReport, SelectDataRow, SourceRow, SourceStatsRow};
 
 use std::collections::{BTreeMap, VecDeque};
@@ -191,6 +193,8 @@ pub struct Engine {
     transmits: VecDeque<Transmit>,
     actions: VecDeque<ClockAction>,
     events: VecDeque<EngineEvent>,
+    /// The `settime` samples (manual reference).
+    manual: manual::Manual,
 }
 
 impl fmt::Debug for Engine {
@@ -238,6 +242,7 @@ impl Engine {
             transmits: VecDeque::new(),
             actions: VecDeque::new(),
             events: VecDeque::new(),
+            manual: manual::Manual::default(),
         };
         engine.drain_reference(now);
         Ok(engine)
@@ -480,6 +485,7 @@ impl Engine {
         while let Some(n) = self.reference.poll_notice() {
             match n {
                 ClockNotice::Changed(ch) => {
+                    self.manual.follow(&ch);
                     for slot in self.sources.values_mut() {
                         if ch.kind == ChangeKind::UnknownStep {
                             slot.source.stats_mut().reset();

@@ -1,0 +1,396 @@
+//! The read-only requests: reports from the engine in wire form, and the
+//! access checks.
+
+use std::net::IpAddr;
+
+use krony_engine::clientlog::{ClientAccessReport, ClientAccessesPage, ClientLogError};
+use krony_engine::clock::LeapStatus;
+use krony_engine::select::SourceId;
+use krony_engine::source::{AuthMode, TimestampKind};
+use krony_engine::{Engine, UnixTime};
+use krony_wire::cmdmon::{
+    Activity, AuthData, ClientAccess, ClientAccesses, ClientAccessesQuery, CmdAddr,
+    MAX_CLIENT_ACCESSES, MAX_MANUAL_LIST_SAMPLES, ManualList, ManualSample, Name, NtpData,
+    NtpDataVersion, ReplyBody, Request, SelectData, ServerStats, ServerStatsVersion, SourceData,
+    Sourcestats, Status, Timespec, Tracking,
+};
+
+use super::CommandServer;
+
+/// A report's outcome.
+type Answer = (Status, ReplyBody);
+
+fn ok(body: ReplyBody) -> Answer {
+    (Status::SUCCESS, body)
+}
+
+fn fail(status: Status) -> Answer {
+    (status, ReplyBody::Null)
+}
+
+/// The cmdmon leap code (0 normal, 1 insert, 2 delete, 3 unsynchronised).
+fn leap_code(l: LeapStatus) -> u8 {
+    match l {
+        LeapStatus::Normal => 0,
+        LeapStatus::InsertSecond => 1,
+        LeapStatus::DeleteSecond => 2,
+        LeapStatus::Unsynchronised => 3,
+    }
+}
+
+/// Whole seconds for a u32 field: negative and NaN give 0, huge saturate
+/// (C's conversion as chronyd does it, without its undefined cases).
+fn secs_u32(x: f64) -> u32 {
+    x as u32
+}
+
+/// The id of the source at `index` (chronyc walks 0..N_SOURCES).
+fn source_at(engine: &Engine, index: i64) -> Option<SourceId> {
+    let i = usize::try_from(index).ok()?;
+    engine.source_ids().get(i).copied()
+}
+
+/// The source with this IP address (chronyd looks sources up by address
+/// alone, whatever the port).
+pub(super) fn source_by_ip(engine: &Engine, addr: &CmdAddr) -> Option<SourceId> {
+    let ip = addr.ip()?;
+    engine
+        .source_ids()
+        .into_iter()
+        .find(|id| engine.source(*id).is_some_and(|s| s.remote().ip() == ip))
+}
+
+impl CommandServer {
+    /// Answers a read-only request.
+    pub(super) fn report(&mut self, engine: &mut Engine, now: UnixTime, req: &Request) -> Answer {
+        use Request as R;
+        match req {
+            R::NSources => ok(ReplyBody::NSources(
+                u32::try_from(engine.source_ids().len()).unwrap_or(u32::MAX),
+            )),
+            R::SourceData(i) => source_data(engine, now, i64::from(*i)),
+            R::Tracking => ok(tracking(engine, now)),
+            R::Sourcestats(i) => sourcestats(engine, now, i64::from(*i)),
+            R::SelectData(i) => select_data(engine, i64::from(*i)),
+            R::NtpData(addr, v) => ntp_data(engine, addr, *v),
+            R::Activity => {
+                let a = engine.activity();
+                let n = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);
+                ok(ReplyBody::Activity(Activity {
+                    online: n(a.online),
+                    offline: n(a.offline),
+                    burst_online: n(a.burst_online),
+                    burst_offline: n(a.burst_offline),
+                    unresolved: n(a.unresolved),
+                }))
+            }
+            R::ServerStats(v) => ok(self.server_stats(engine, *v)),
+            R::ClientAccessesByIndex(q) => self.clients(engine, now, q),
+            R::AuthData(addr) => self.auth_data(engine, addr),
+            R::NtpSourceName(addr) => source_name(engine, now, addr),
+            R::ManualList => ok(manual_list(engine)),
+            // No RTC driver: chronyd's RTC_GetReport fails.
+            R::RtcReport => fail(Status::NORTC),
+            // Time smoothing is not implemented (chronyd without smoothtime).
+            R::Smoothing => fail(Status::NOTENABLED),
+            R::AcCheck(addr) => {
+                let allowed = addr.ip().is_some_and(|ip| self.ntp_allowed(engine, ip));
+                fail(access_status(allowed))
+            }
+            R::CmdAcCheck(addr) => {
+                let allowed = addr.ip().is_some_and(|ip| self.cmd_allowed(ip));
+                fail(access_status(allowed))
+            }
+            _ => fail(Status::INVALID),
+        }
+    }
+
+    /// Whether `allow`/`deny` let `ip` use the NTP server.
+    fn ntp_allowed(&self, engine: &Engine, ip: IpAddr) -> bool {
+        match engine.server() {
+            Some(s) => s.access().is_allowed(ip),
+            None => self.own_ntp_access.is_allowed(ip),
+        }
+    }
+
+    fn server_stats(&self, engine: &Engine, v: ServerStatsVersion) -> ReplyBody {
+        let s = engine
+            .serverstats()
+            .or_else(|| self.own_log.as_ref().map(|l| l.server_stats()))
+            .unwrap_or_default();
+        let wire = ServerStats {
+            ntp_hits: s.ntp_hits,
+            nke_hits: s.nke_hits,
+            cmd_hits: s.cmd_hits,
+            ntp_drops: s.ntp_drops,
+            nke_drops: s.nke_drops,
+            cmd_drops: s.cmd_drops,
+            log_drops: s.log_drops,
+            ntp_auth_hits: s.ntp_auth_hits,
+            ntp_interleaved_hits: s.ntp_interleaved_hits,
+            ntp_timestamps: s.ntp_timestamps,
+            ntp_span_seconds: s.ntp_span_seconds,
+            ntp_daemon_rx_timestamps: s.ntp_daemon_rx_timestamps,
+            ntp_daemon_tx_timestamps: s.ntp_daemon_tx_timestamps,
+            ntp_kernel_rx_timestamps: s.ntp_kernel_rx_timestamps,
+            ntp_kernel_tx_timestamps: s.ntp_kernel_tx_timestamps,
+            ntp_hw_rx_timestamps: s.ntp_hw_rx_timestamps,
+            ntp_hw_tx_timestamps: s.ntp_hw_tx_timestamps,
+        };
+        ReplyBody::ServerStats(wire, v)
+    }
+
+    fn clients(&mut self, engine: &mut Engine, now: UnixTime, q: &ClientAccessesQuery) -> Answer {
+        let n = q.n_clients.min(MAX_CLIENT_ACCESSES as u32);
+        let reset = q.reset != 0;
+        let page: Result<ClientAccessesPage, ClientLogError> = if engine.server().is_some() {
+            engine.clients(now, q.first_index, n, q.min_hits, reset)
+        } else {
+            let cooked = engine.cook(now);
+            match self.own_log.as_mut() {
+                Some(log) => {
+                    log.client_accesses_by_index(q.first_index, n, q.min_hits, reset, cooked)
+                }
+                None => Err(ClientLogError::Inactive),
+            }
+        };
+        match page {
+            Ok(p) => ok(ReplyBody::ClientAccesses(ClientAccesses {
+                n_indices: p.n_indices,
+                next_index: p.next_index,
+                clients: p.clients.iter().map(client_access).collect(),
+            })),
+            Err(_) => fail(Status::INACTIVE),
+        }
+    }
+
+    fn auth_data(&self, engine: &Engine, addr: &CmdAddr) -> Answer {
+        let Some(src) = source_by_ip(engine, addr).and_then(|id| engine.source(id)) else {
+            return fail(Status::NOSUCHSOURCE);
+        };
+        // chronyd reports "never" for the NTS-KE age of non-NTS sources.
+        let mut a = AuthData {
+            last_ke_ago: u32::MAX,
+            ..AuthData::default()
+        };
+        match src.params().auth {
+            AuthMode::None => {}
+            AuthMode::Symmetric { key_id } => {
+                a.mode = 1;
+                a.key_id = key_id;
+                if let Some((ty, len)) = self.key_info.get(&key_id) {
+                    a.key_type = *ty;
+                    a.key_length = *len;
+                }
+            }
+            AuthMode::Nts => a.mode = 2,
+        }
+        ok(ReplyBody::AuthData(a))
+    }
+}
+
+fn access_status(allowed: bool) -> Status {
+    if allowed {
+        Status::ACCESSALLOWED
+    } else {
+        Status::ACCESSDENIED
+    }
+}
+
+fn tracking(engine: &mut Engine, now: UnixTime) -> ReplyBody {
+    let t = engine.tracking(now);
+    ReplyBody::Tracking(Tracking {
+        ref_id: t.ref_id,
+        ip_addr: t.ref_ip.map_or(CmdAddr::Unspec, CmdAddr::from),
+        stratum: u16::from(t.stratum),
+        leap_status: u16::from(leap_code(t.leap)),
+        ref_time: Timespec::from_unix(t.ref_time),
+        current_correction: t.current_correction,
+        last_offset: t.last_offset,
+        rms_offset: t.rms_offset,
+        freq_ppm: t.frequency_ppm,
+        resid_freq_ppm: t.residual_freq_ppm,
+        skew_ppm: t.skew_ppm,
+        root_delay: t.root_delay,
+        root_dispersion: t.root_dispersion,
+        last_update_interval: t.update_interval,
+    })
+}
+
+fn source_data(engine: &Engine, now: UnixTime, index: i64) -> Answer {
+    let Some(id) = source_at(engine, index) else {
+        return fail(Status::NOSUCHSOURCE);
+    };
+    let Some(row) = engine.sources(now).into_iter().find(|r| r.id == id) else {
+        return fail(Status::NOSUCHSOURCE);
+    };
+    let mode = match row.association {
+        krony_engine::source::Association::Client => 0,
+        krony_engine::source::Association::SymmetricActive => 1,
+    };
+    ok(ReplyBody::SourceData(SourceData {
+        ip_addr: CmdAddr::from(row.addr.ip()),
+        poll: i16::from(row.poll),
+        stratum: u16::from(row.stratum),
+        state: row.state.wire_value(),
+        mode,
+        flags: 0,
+        reachability: u16::from(row.reach),
+        // chronyd sends all ones when the source has no sample yet.
+        since_sample: row.last.latest_meas_ago.map_or(u32::MAX, secs_u32),
+        orig_latest_meas: row.last.orig_latest_meas,
+        latest_meas: row.last.latest_meas,
+        latest_meas_err: row.last.latest_meas_err,
+    }))
+}
+
+fn sourcestats(engine: &Engine, now: UnixTime, index: i64) -> Answer {
+    let Some(id) = source_at(engine, index) else {
+        return fail(Status::NOSUCHSOURCE);
+    };
+    let (Some(row), Some(src)) = (
+        engine.sourcestats(now).into_iter().find(|r| r.id == id),
+        engine.source(id),
+    ) else {
+        return fail(Status::NOSUCHSOURCE);
+    };
+    let s = row.stats;
+    ok(ReplyBody::Sourcestats(Sourcestats {
+        ref_id: src.ref_id().0,
+        ip_addr: CmdAddr::from(row.addr.ip()),
+        n_samples: u32::try_from(s.n_samples).unwrap_or(u32::MAX),
+        n_runs: u32::try_from(s.n_runs).unwrap_or(u32::MAX),
+        span_seconds: s.span_seconds,
+        sd: s.std_dev,
+        resid_freq_ppm: s.resid_freq_ppm,
+        skew_ppm: s.skew_ppm,
+        est_offset: s.est_offset,
+        est_offset_err: s.est_offset_err,
+    }))
+}
+
+fn select_data(engine: &Engine, index: i64) -> Answer {
+    let Some(id) = source_at(engine, index) else {
+        return fail(Status::NOSUCHSOURCE);
+    };
+    let (Some(row), Some(src)) = (
+        engine.selectdata().into_iter().find(|r| r.id == id),
+        engine.source(id),
+    ) else {
+        return fail(Status::NOSUCHSOURCE);
+    };
+    let opts = |o: krony_engine::select::SelectOptions| u16::try_from(o.bits()).unwrap_or(0);
+    ok(ReplyBody::SelectData(SelectData {
+        ref_id: src.ref_id().0,
+        ip_addr: CmdAddr::from(row.addr.ip()),
+        state_char: u8::try_from(row.state.as_char()).unwrap_or(b'?'),
+        authentication: u8::from(row.authenticated),
+        leap: leap_code(src.leap()),
+        conf_options: opts(row.configured),
+        eff_options: opts(row.effective),
+        last_sample_ago: secs_u32(row.last_sample_ago),
+        score: row.score,
+        lo_limit: row.lo,
+        hi_limit: row.hi,
+    }))
+}
+
+fn tss_char(k: TimestampKind) -> u8 {
+    match k {
+        TimestampKind::Daemon => b'D',
+        TimestampKind::Kernel => b'K',
+        TimestampKind::Hardware => b'H',
+    }
+}
+
+fn ntp_data(engine: &Engine, addr: &CmdAddr, v: NtpDataVersion) -> Answer {
+    let Some(r) = source_by_ip(engine, addr).and_then(|id| engine.ntpdata(id)) else {
+        return fail(Status::NOSUCHSOURCE);
+    };
+    let mut flags = r.tests.bits() & NtpData::FLAGS_TESTS;
+    if r.interleaved {
+        flags |= NtpData::FLAG_INTERLEAVED;
+    }
+    if r.authenticated {
+        flags |= NtpData::FLAG_AUTHENTICATED;
+    }
+    let c = r.counters;
+    let data = NtpData {
+        remote_addr: CmdAddr::from(r.remote_addr),
+        local_addr: r.local_addr.map_or(CmdAddr::Unspec, CmdAddr::from),
+        remote_port: r.remote_port,
+        leap: r.leap.bits(),
+        version: r.version,
+        mode: r.mode.bits(),
+        stratum: r.stratum,
+        poll: r.poll,
+        precision: r.precision,
+        root_delay: r.root_delay,
+        root_dispersion: r.root_dispersion,
+        ref_id: r.ref_id.0,
+        ref_time: Timespec::from_unix(r.ref_time),
+        offset: r.offset,
+        peer_delay: r.peer_delay,
+        peer_dispersion: r.peer_dispersion,
+        response_time: r.response_time,
+        jitter_asymmetry: r.jitter_asymmetry,
+        flags,
+        tx_tss_char: tss_char(r.tx_kind),
+        rx_tss_char: tss_char(r.rx_kind),
+        total_tx_count: c.total_tx,
+        total_rx_count: c.total_rx,
+        total_valid_count: c.total_valid,
+        total_good_count: c.total_good,
+        total_kernel_tx_ts: c.total_kernel_tx,
+        total_kernel_rx_ts: c.total_kernel_rx,
+        total_hw_tx_ts: c.total_hw_tx,
+        total_hw_rx_ts: c.total_hw_rx,
+    };
+    ok(ReplyBody::NtpData(Box::new(data), v))
+}
+
+fn source_name(engine: &Engine, now: UnixTime, addr: &CmdAddr) -> Answer {
+    let Some(id) = source_by_ip(engine, addr) else {
+        return fail(Status::NOSUCHSOURCE);
+    };
+    match engine.sources(now).into_iter().find(|r| r.id == id) {
+        Some(row) => ok(ReplyBody::NtpSourceName(Name::from_field(
+            row.name.as_bytes(),
+        ))),
+        None => fail(Status::NOSUCHSOURCE),
+    }
+}
+
+fn manual_list(engine: &Engine) -> ReplyBody {
+    let samples = engine
+        .manual_samples()
+        .iter()
+        .take(MAX_MANUAL_LIST_SAMPLES)
+        .map(|s| ManualSample {
+            when: Timespec::from_unix(s.when),
+            slewed_offset: s.slewed_offset,
+            orig_offset: s.orig_offset,
+            residual: s.residual,
+        })
+        .collect();
+    ReplyBody::ManualList(ManualList { samples })
+}
+
+fn client_access(c: &ClientAccessReport) -> ClientAccess {
+    ClientAccess {
+        ip: CmdAddr::from(c.ip),
+        ntp_hits: c.ntp_hits,
+        nke_hits: c.nke_hits,
+        cmd_hits: c.cmd_hits,
+        ntp_drops: c.ntp_drops,
+        nke_drops: c.nke_drops,
+        cmd_drops: c.cmd_drops,
+        ntp_interval: c.ntp_interval,
+        nke_interval: c.nke_interval,
+        cmd_interval: c.cmd_interval,
+        ntp_timeout_interval: c.ntp_timeout_interval,
+        last_ntp_hit_ago: c.last_ntp_hit_ago,
+        last_nke_hit_ago: c.last_nke_hit_ago,
+        last_cmd_hit_ago: c.last_cmd_hit_ago,
+    }
+}
