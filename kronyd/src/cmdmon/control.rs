@@ -254,8 +254,12 @@ impl CommandServer {
             R::WriteRtc | R::TrimRtc => fail(Status::NORTC),
             // Time smoothing is not implemented (chronyd without smoothtime).
             R::SmoothTime(_) => fail(Status::NOTENABLED),
-            // The engine cannot yet change the clock's frequency or offset
-            // by a given amount outside its own discipline.
+            R::Dfreq(ppm) if ppm.is_finite() => {
+                engine.accumulate_delta_frequency(now, *ppm);
+                OK
+            }
+            // The engine cannot yet slew an offset given by hand (the
+            // reference does not expose LCL_AccumulateOffset).
             R::Dfreq(_) | R::Doffset(_) => fail(Status::FAILED),
             R::Shutdown => {
                 out.log(LogLevel::Info, "Received shutdown command");

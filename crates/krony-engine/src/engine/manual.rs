@@ -5,6 +5,9 @@
 //!
 //! Whether `settime` is permitted (`manual` directive, chronyc `manual on`)
 //! is the command server's decision; the engine only keeps the samples.
+//!
+//! Also here: chronyc `dfreq`, the other adjustment an administrator makes
+//! by hand.
 
 use std::collections::VecDeque;
 
@@ -177,6 +180,21 @@ impl Engine {
         }
         self.manual_update(now, None);
         true
+    }
+
+    /// chronyc `dfreq PPM` (chrony's `LCL_AccumulateDeltaFrequency`): the
+    /// frequency error being compensated (tracking's "Frequency") moves by
+    /// `dfreq_ppm`, clamped to `maxdrift`; the skew is kept.
+    pub fn accumulate_delta_frequency(&mut self, now: UnixTime, dfreq_ppm: f64) {
+        let old = self.reference.clock().frequency_ppm();
+        let new = old + dfreq_ppm * 1e-6 * (1e6 - old);
+        let skew_ppm = self.reference.skew() * 1e6;
+        self.reference.initial_frequency(now, new, skew_ppm);
+        self.events.push_back(super::EngineEvent::log(
+            LogLevel::Info,
+            format!("Accumulated delta freq of {dfreq_ppm:.3}ppm"),
+        ));
+        self.drain_reference(now);
     }
 
     /// chronyc `manual reset`: forgets every sample.

@@ -392,6 +392,14 @@ fn clock_commands() {
     assert_eq!(h.status(Request::WriteRtc), Status::NORTC);
     assert_eq!(h.status(Request::TrimRtc), Status::NORTC);
     assert_eq!(h.status(Request::SmoothTime(1)), Status::NOTENABLED);
+
+    let freq = |h: &mut Harness| match h.body(Request::Tracking) {
+        ReplyBody::Tracking(t) => t.freq_ppm,
+        other => panic!("{other:?}"),
+    };
+    let before = freq(&mut h);
+    assert_eq!(h.status(Request::Dfreq(2.5)), Status::SUCCESS);
+    assert!((freq(&mut h) - before - 2.5).abs() < 1e-3);
 }
 
 #[test]
