@@ -188,6 +188,8 @@ pub struct CommandServer {
     own_ntp_access: AccessTable,
     /// Key types and lengths (bits) by key ID, for `authdata`.
     key_info: BTreeMap<u32, (u16, u16)>,
+    /// Sources added by name and not resolved yet, for `activity`.
+    unresolved: u32,
 }
 
 impl CommandServer {
@@ -235,6 +237,7 @@ impl CommandServer {
             own_log: None,
             own_ntp_access,
             key_info: BTreeMap::new(),
+            unresolved: 0,
         })
     }
 
@@ -243,6 +246,12 @@ impl CommandServer {
     /// chrony's hash IDs, e.g. 1 MD5, 3 SHA1, 5 SHA256; cipher CMACs 13, 14).
     pub fn set_key_info(&mut self, info: BTreeMap<u32, (u16, u16)>) {
         self.key_info = info;
+    }
+
+    /// Tells `activity` how many sources wait for their name to resolve
+    /// (the engine only holds resolved ones).
+    pub fn set_unresolved_sources(&mut self, n: u32) {
+        self.unresolved = n;
     }
 
     /// Whether `cmdaccheck` would allow `ip` (the table alone, as chrony).

@@ -81,7 +81,7 @@ impl CommandServer {
                     offline: n(a.offline),
                     burst_online: n(a.burst_online),
                     burst_offline: n(a.burst_offline),
-                    unresolved: n(a.unresolved),
+                    unresolved: n(a.unresolved.saturating_add(self.unresolved)),
                 }))
             }
             R::ServerStats(v) => ok(self.server_stats(engine, *v)),

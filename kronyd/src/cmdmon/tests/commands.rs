@@ -114,6 +114,11 @@ fn add_by_name_asks_the_daemon_to_resolve() {
     assert!(p.options.iburst);
     assert_eq!((p.options.family, p.options.maxsources), (Family::Ipv4, 2));
     assert_eq!(n_sources(&mut h), 0, "nothing added before resolving");
+    h.server.set_unresolved_sources(1);
+    let ReplyBody::Activity(a) = h.body(Request::Activity) else {
+        panic!("activity");
+    };
+    assert_eq!(a.unresolved, 1);
 }
 
 #[test]
