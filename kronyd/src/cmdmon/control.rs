@@ -122,6 +122,58 @@ fn local_config(l: &Local) -> Option<LocalConfig> {
     Some(c)
 }
 
+/// The commands that change sources' connectivity and parameters; `None`
+/// for other requests.
+fn source_parameters(engine: &mut Engine, now: UnixTime, req: &Request) -> Option<Answer> {
+    use Request as R;
+    Some(match req {
+        R::Online(t) => for_matching(engine, now, t, SourceCommand::Online),
+        R::Offline(t) => for_matching(engine, now, t, SourceCommand::Offline),
+        R::Burst(b) => {
+            let cmd = SourceCommand::Burst {
+                good: b.n_good_samples,
+                total: b.n_total_samples,
+            };
+            for_matching(engine, now, &b.target, cmd)
+        }
+        R::ModifyMinpoll(s) => for_source(engine, now, &s.address, SourceCommand::MinPoll(s.value)),
+        R::ModifyMaxpoll(s) => for_source(engine, now, &s.address, SourceCommand::MaxPoll(s.value)),
+        R::ModifyMinstratum(s) => {
+            for_source(engine, now, &s.address, SourceCommand::MinStratum(s.value))
+        }
+        R::ModifyPolltarget(s) => {
+            for_source(engine, now, &s.address, SourceCommand::PollTarget(s.value))
+        }
+        R::ModifyMaxdelay(s) => {
+            for_source(engine, now, &s.address, SourceCommand::MaxDelay(s.value))
+        }
+        R::ModifyMaxdelayratio(s) => for_source(
+            engine,
+            now,
+            &s.address,
+            SourceCommand::MaxDelayRatio(s.value),
+        ),
+        R::ModifyMaxdelaydevratio(s) => for_source(
+            engine,
+            now,
+            &s.address,
+            SourceCommand::MaxDelayDevRatio(s.value),
+        ),
+        // An unspecified address names a reference clock: none here.
+        R::ModifyOffset(m) => for_source(engine, now, &m.address, SourceCommand::Offset(m.offset)),
+        R::ModifySelectOpts(m) => {
+            let (mask, options) = select_options(m.mask.0, m.options);
+            for_source(
+                engine,
+                now,
+                &m.address,
+                SourceCommand::SelectOptions { mask, options },
+            )
+        }
+        _ => return None,
+    })
+}
+
 impl CommandServer {
     /// Runs a command that changes state; `out` collects the daemon action
     /// and log lines.
@@ -133,56 +185,10 @@ impl CommandServer {
         out: &mut Handled,
     ) -> Answer {
         use Request as R;
+        if let Some(answer) = source_parameters(engine, now, req) {
+            return answer;
+        }
         match req {
-            R::Online(t) => for_matching(engine, now, t, SourceCommand::Online),
-            R::Offline(t) => for_matching(engine, now, t, SourceCommand::Offline),
-            R::Burst(b) => {
-                let cmd = SourceCommand::Burst {
-                    good: b.n_good_samples,
-                    total: b.n_total_samples,
-                };
-                for_matching(engine, now, &b.target, cmd)
-            }
-            R::ModifyMinpoll(s) => {
-                for_source(engine, now, &s.address, SourceCommand::MinPoll(s.value))
-            }
-            R::ModifyMaxpoll(s) => {
-                for_source(engine, now, &s.address, SourceCommand::MaxPoll(s.value))
-            }
-            R::ModifyMinstratum(s) => {
-                for_source(engine, now, &s.address, SourceCommand::MinStratum(s.value))
-            }
-            R::ModifyPolltarget(s) => {
-                for_source(engine, now, &s.address, SourceCommand::PollTarget(s.value))
-            }
-            R::ModifyMaxdelay(s) => {
-                for_source(engine, now, &s.address, SourceCommand::MaxDelay(s.value))
-            }
-            R::ModifyMaxdelayratio(s) => for_source(
-                engine,
-                now,
-                &s.address,
-                SourceCommand::MaxDelayRatio(s.value),
-            ),
-            R::ModifyMaxdelaydevratio(s) => for_source(
-                engine,
-                now,
-                &s.address,
-                SourceCommand::MaxDelayDevRatio(s.value),
-            ),
-            // An unspecified address names a reference clock: none here.
-            R::ModifyOffset(m) => {
-                for_source(engine, now, &m.address, SourceCommand::Offset(m.offset))
-            }
-            R::ModifySelectOpts(m) => {
-                let (mask, options) = select_options(m.mask.0, m.options);
-                for_source(
-                    engine,
-                    now,
-                    &m.address,
-                    SourceCommand::SelectOptions { mask, options },
-                )
-            }
             R::ModifyMaxupdateskew(ppm) => {
                 engine.set_max_update_skew(now, *ppm);
                 OK
