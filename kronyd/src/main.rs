@@ -1,21 +1,24 @@
-//! kronyd: the krony NTP daemon.
+//! kronyd: the krony NTP daemon, a drop-in replacement for chronyd.
 //!
-//! For now only the front end exists: the chronyd-compatible command line and `-p`, which
-//! prints the parsed configuration. Running the daemon is a later step and is refused
-//! with an error rather than pretended.
+//! `main` parses chronyd's command line and the configuration (`-p` prints it), then hands
+//! over to [`daemon::run`]: start-up as chronyd's, the single-threaded `poll(2)` event loop
+//! driving krony-engine, and a clean exit.
 // `deny`, not `forbid`: the one exception, `sys`, is allowed below (design.md, principle 5).
 #![deny(unsafe_code)]
 
-// The command server; the event loop that uses it is written later.
+// The command server, wired into the event loop by `daemon` (`set_key_info` waits for
+// keyfile support).
 #[allow(dead_code)]
 mod cmdmon;
-// The event loop that uses them is written later.
+mod daemon;
+// Parts of the file formats (e.g. dump loading) are not used by the daemon yet.
 #[allow(dead_code)]
 mod files;
 #[allow(dead_code)]
 mod logging;
 mod options;
-// The event loop that uses it is written later.
+mod resolver;
+// Some system calls (e.g. notification by abstract socket) are kept for later use.
 #[allow(unsafe_code, dead_code)]
 mod sys;
 
@@ -25,32 +28,37 @@ use krony_config::{ConfigError, Loader, Parsed, RealFs, Warning};
 use options::{Action, Options, parse_args, usage};
 
 /// Compile-time features, in chronyd's `-v` order. A feature is listed with `+` only when
-/// kronyd really provides it; nothing runs yet, so every one is `-` for now.
+/// kronyd really provides it.
 const FEATURES: &[(&str, bool)] = &[
-    ("CMDMON", false),
-    ("NTP", false),
+    ("CMDMON", true),
+    ("NTP", true),
     ("REFCLOCK", false),
     ("RTC", false),
-    ("PRIVDROP", false),
+    ("PRIVDROP", true),
     ("SCFILTER", false),
     ("SIGND", false),
-    ("ASYNCDNS", false),
+    ("ASYNCDNS", true),
     ("NTS", false),
     ("SECHASH", false),
-    ("IPV6", false),
+    ("IPV6", true),
     ("DEBUG", false),
 ];
 
-/// The `-v` line, e.g. `kronyd (krony) version 0.1.0 (-CMDMON -NTP ...)`.
-fn version_line() -> String {
+/// The feature list, e.g. `-CMDMON +NTP ...`.
+fn features() -> String {
     let features: Vec<String> = FEATURES
         .iter()
         .map(|(name, on)| format!("{}{name}", if *on { '+' } else { '-' }))
         .collect();
+    features.join(" ")
+}
+
+/// The `-v` line, e.g. `kronyd (krony) version 0.1.0 (-CMDMON +NTP ...)`.
+fn version_line() -> String {
     format!(
         "kronyd (krony) version {} ({})",
         env!("CARGO_PKG_VERSION"),
-        features.join(" ")
+        features()
     )
 }
 
@@ -84,16 +92,13 @@ fn run(opts: &Options) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    print_warnings(&parsed.warnings);
     if opts.print_config {
+        print_warnings(&parsed.warnings);
         print!("{}", parsed.to_conf_string());
         return ExitCode::SUCCESS;
     }
-    eprintln!(
-        "Fatal error : running the daemon is not implemented yet \
-         (kronyd -p checks and prints a configuration)"
-    );
-    ExitCode::FAILURE
+    let warnings = parsed.warnings.clone();
+    daemon::run(opts, parsed.config, &warnings, &features())
 }
 
 fn main() -> ExitCode {

@@ -40,6 +40,7 @@ pub mod notify;
 pub mod pidfile;
 pub mod poll;
 pub mod privileges;
+pub mod process;
 pub mod signals;
 mod sockaddr;
 pub mod socket;

@@ -1,0 +1,197 @@
+//! The event loop: one thread, one `poll(2)` (design.md, principle 2).
+//!
+//! Each round sleeps until the earliest of the engine's next deadline (a raw
+//! clock reading, turned into a relative timeout), the daemon's own timers
+//! (`-t`, name lookups to retry) and a readable descriptor. After waking it
+//! re-reads the clock, feeds each ready socket's packets and transmit
+//! timestamps to the engine, fires the timers that are due, then drains the
+//! engine's outputs: clock actions, datagrams, events.
+
+use krony_engine::clock::Clock;
+use krony_engine::discipline::RefMode;
+use krony_engine::{Engine, UnixTime};
+
+use super::clock::DaemonClock;
+use super::cmdsock::CommandSockets;
+use super::net::{Net, SocketRef, timeout_ns};
+use super::output::{Outputs, Request};
+use super::sources::Sources;
+use crate::cmdmon::CommandServer;
+use crate::logging::{Severity, log_event};
+use crate::sys::clock::monotonic_now;
+use crate::sys::poll::{Interest, PollSet};
+use crate::sys::signals::SignalPipe;
+use crate::sys::socket::TimestampMode;
+
+/// What a descriptor in the poll set is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Token {
+    Signals,
+    Resolver,
+    Ntp(SocketRef),
+    Command(usize),
+}
+
+/// The daemon's state while it runs.
+#[derive(Debug)]
+pub struct Daemon {
+    /// The timekeeping engine.
+    pub engine: Engine,
+    /// The disciplined clock.
+    pub clock: DaemonClock,
+    /// NTP sockets.
+    pub net: Net,
+    /// Configured sources and name lookups.
+    pub sources: Sources,
+    /// Files written from engine events.
+    pub outputs: Outputs,
+    /// Quit signals.
+    pub signals: SignalPipe,
+    /// chronyc's sockets.
+    pub commands: CommandSockets,
+    /// The command server answering them (`None` in `-q`/`-Q`).
+    pub cmdmon: Option<CommandServer>,
+    /// `-t`: when to give up, on the monotonic clock.
+    pub quit_at: Option<UnixTime>,
+    /// Set when the loop must end, with the exit status.
+    pub exit: Option<u8>,
+}
+
+impl Daemon {
+    /// Runs until a signal, a special mode's end or `-t`; returns the exit
+    /// status.
+    pub fn run(&mut self) -> u8 {
+        let now = self.clock.now();
+        self.drain(now);
+        let mut set = PollSet::new();
+        let mut tokens: Vec<Token> = Vec::new();
+        while self.exit.is_none() {
+            self.net.retain_sources(&self.engine);
+            set.clear();
+            tokens.clear();
+            self.build_poll_set(&mut set, &mut tokens);
+            let timeout = self.timeout();
+            if let Err(e) = set.wait(timeout) {
+                log_event(Severity::Fatal, e);
+                return 1;
+            }
+            for (i, token) in tokens.iter().enumerate() {
+                let ready = set.ready(i);
+                if ready.any() {
+                    self.dispatch(*token, ready.readable || ready.hangup, ready.errqueue);
+                }
+            }
+            self.fire_timers();
+        }
+        self.exit.unwrap_or(0)
+    }
+
+    fn build_poll_set(&self, set: &mut PollSet, tokens: &mut Vec<Token>) {
+        set.add(&self.signals, Interest::READABLE);
+        tokens.push(Token::Signals);
+        if let Some(r) = self.sources.resolver() {
+            set.add(r, Interest::READABLE);
+            tokens.push(Token::Resolver);
+        }
+        for (r, sock) in self.net.sockets() {
+            let interest = match sock.timestamp_mode() {
+                TimestampMode::Timestamping { .. } => Interest::READABLE_ERRQUEUE,
+                _ => Interest::READABLE,
+            };
+            set.add(sock, interest);
+            tokens.push(Token::Ntp(r));
+        }
+        for (i, fd) in self.commands.fds().iter().enumerate() {
+            set.add(fd, Interest::READABLE);
+            tokens.push(Token::Command(i));
+        }
+    }
+
+    /// Nanoseconds until the earliest deadline; `None` to wait for input only.
+    fn timeout(&self) -> Option<u64> {
+        let now = self.clock.now();
+        let engine = self.engine.poll_timeout().map(|d| timeout_ns(now, d));
+        let retry = self.sources.next_retry().map(|d| timeout_ns(now, d));
+        let quit = self.quit_at.map(|d| timeout_ns(monotonic_now(), d));
+        [engine, retry, quit].into_iter().flatten().min()
+    }
+
+    fn dispatch(&mut self, token: Token, readable: bool, errqueue: bool) {
+        match token {
+            Token::Signals => {
+                if !self.signals.drain().is_empty() {
+                    self.exit.get_or_insert(0);
+                }
+            }
+            Token::Resolver => {
+                let now = self.clock.now();
+                self.sources.handle_responses(now, &mut self.engine);
+                self.drain(now);
+            }
+            Token::Ntp(r) => {
+                if errqueue {
+                    self.net.receive_errqueue(r, &mut self.engine, &self.clock);
+                }
+                // POLLERR also means a pending socket error (e.g. an ICMP
+                // unreachable on a connected socket): a plain receive
+                // returns and clears it, or poll would report it forever.
+                if readable || errqueue {
+                    self.net.receive(r, &mut self.engine, &mut self.clock);
+                }
+                let now = self.clock.now();
+                self.drain(now);
+            }
+            Token::Command(i) => self.handle_commands(i),
+        }
+    }
+
+    fn fire_timers(&mut self) {
+        if self.quit_at.is_some_and(|t| monotonic_now() >= t) {
+            self.quit_at = None;
+            self.timeout_reached();
+        }
+        let now = self.clock.now();
+        if self.sources.next_retry().is_some_and(|t| t <= now) {
+            self.sources.handle_timeout(now);
+        }
+        if self.engine.poll_timeout().is_some_and(|t| t <= now) {
+            self.engine.handle_timeout(now);
+        }
+        self.drain(now);
+    }
+
+    /// `-t`: chronyd's "Timeout reached", exit status 1 unless synchronised.
+    fn timeout_reached(&mut self) {
+        log_event(Severity::Info, "Timeout reached");
+        let now = self.clock.now();
+        let t = self.engine.tracking(now);
+        let synchronised = (1..16).contains(&t.stratum);
+        self.exit.get_or_insert(u8::from(!synchronised));
+    }
+
+    /// Applies clock actions, sends datagrams, handles events, and ends a
+    /// special mode (`-q`, `-Q`) that can no longer succeed.
+    pub fn drain(&mut self, now: UnixTime) {
+        loop {
+            self.net.flush(&mut self.engine, &mut self.clock);
+            let Some(event) = self.engine.poll_event() else {
+                break;
+            };
+            match self.outputs.handle(event) {
+                Some(Request::ReplaceSource(id)) => self.sources.replace(now, id),
+                Some(Request::Exit(code)) => {
+                    self.exit.get_or_insert(code);
+                }
+                None => {}
+            }
+        }
+        let special = matches!(
+            self.engine.reference().mode(),
+            RefMode::UpdateOnce | RefMode::PrintOnce
+        );
+        if special && self.exit.is_none() && self.sources.special_mode_failed(&self.engine) {
+            log_event(Severity::Warn, "No suitable source for synchronisation");
+            self.exit = Some(1);
+        }
+    }
+}

@@ -1,0 +1,435 @@
+//! The NTP sockets (chrony's `ntp_io.c`): the server sockets on `port`, the
+//! shared acquisition sockets of `acquisitionport`, and a connected socket
+//! per client request on a random source port otherwise. Packets go to the
+//! engine with their kernel receive timestamps (or the daemon's reading of
+//! the clock), and transmit timestamps come back from the error queue.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use krony_config::Config;
+use krony_engine::clock::Clock;
+use krony_engine::select::SourceId;
+use krony_engine::source::TimestampKind;
+use krony_engine::{Engine, Incoming, RxSocket, Transmit, UnixTime};
+
+use super::clock::DaemonClock;
+use crate::logging::{Severity, log_event};
+use crate::resolver::Family;
+use crate::sys::SysError;
+use crate::sys::frame::find_udp_payload;
+use crate::sys::socket::{self, LocalAddr, UdpConfig, UdpSocket};
+
+/// Largest datagram read; NTP packets with extension fields stay far below.
+const RECV_BUFFER: usize = 2048;
+
+/// At most this many datagrams are read from one socket per wake-up, so a
+/// flood on one socket cannot starve the others (the loop comes back).
+const MAX_RECV_PER_WAKE: usize = 64;
+
+/// Which socket a descriptor in the poll set is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SocketRef {
+    /// A server socket (index into the server list).
+    Server(usize),
+    /// A shared acquisition socket.
+    Acquisition(usize),
+    /// The current request socket of a source.
+    Client(SourceId),
+}
+
+/// Socket settings from the configuration and the command line.
+#[derive(Debug, Clone)]
+pub struct NetConfig {
+    /// `-4` / `-6`.
+    pub family: Family,
+    /// `port` (0: no server sockets).
+    pub port: u16,
+    /// `bindaddress` per family.
+    pub bind_v4: Option<Ipv4Addr>,
+    /// `bindaddress` for IPv6.
+    pub bind_v6: Option<Ipv6Addr>,
+    /// `binddevice`.
+    pub device: Option<String>,
+    /// `acquisitionport` (None or 0: a new random port per request).
+    pub acq_port: Option<u16>,
+    /// `bindacqaddress`.
+    pub acq_v4: Option<Ipv4Addr>,
+    /// `bindacqaddress` for IPv6.
+    pub acq_v6: Option<Ipv6Addr>,
+    /// `bindacqdevice`.
+    pub acq_device: Option<String>,
+    /// `dscp`.
+    pub dscp: u8,
+}
+
+impl NetConfig {
+    /// The settings of `config` restricted to `family`; `client_only` (`-Q`)
+    /// opens no server port.
+    pub fn from_config(config: &Config, family: Family, client_only: bool) -> Self {
+        NetConfig {
+            family,
+            port: if client_only { 0 } else { config.port },
+            bind_v4: config.bind_address.v4,
+            bind_v6: config.bind_address.v6,
+            device: config.bind_device.clone(),
+            acq_port: config.acquisition_port.filter(|&p| p != 0),
+            acq_v4: config.bind_acq_address.v4,
+            acq_v6: config.bind_acq_address.v6,
+            acq_device: config.bind_acq_device.clone(),
+            dscp: config.dscp,
+        }
+    }
+
+    /// The local addresses for sockets of both families allowed.
+    fn locals(&self, v4: Option<Ipv4Addr>, v6: Option<Ipv6Addr>, port: u16) -> Vec<SocketAddr> {
+        let mut out = Vec::new();
+        if self.family.accepts(&IpAddr::V4(Ipv4Addr::UNSPECIFIED)) {
+            out.push(SocketAddr::new(
+                IpAddr::V4(v4.unwrap_or(Ipv4Addr::UNSPECIFIED)),
+                port,
+            ));
+        }
+        if self.family.accepts(&IpAddr::V6(Ipv6Addr::UNSPECIFIED)) {
+            out.push(SocketAddr::new(
+                IpAddr::V6(v6.unwrap_or(Ipv6Addr::UNSPECIFIED)),
+                port,
+            ));
+        }
+        out
+    }
+
+    /// The wildcard (or `bindacqaddress`) of `remote`'s family, port 0.
+    fn client_local(&self, remote: &SocketAddr) -> SocketAddr {
+        let ip = match remote {
+            SocketAddr::V4(_) => IpAddr::V4(self.acq_v4.unwrap_or(Ipv4Addr::UNSPECIFIED)),
+            SocketAddr::V6(_) => IpAddr::V6(self.acq_v6.unwrap_or(Ipv6Addr::UNSPECIFIED)),
+        };
+        SocketAddr::new(ip, 0)
+    }
+}
+
+/// The NTP sockets.
+#[derive(Debug)]
+pub struct Net {
+    cfg: NetConfig,
+    server: Vec<UdpSocket>,
+    acquisition: Vec<UdpSocket>,
+    clients: BTreeMap<SourceId, UdpSocket>,
+    buf: Vec<u8>,
+    /// Whether the server sockets were tried (they are opened once).
+    server_tried: bool,
+}
+
+impl Net {
+    /// No sockets yet; the acquisition sockets are opened here.
+    pub fn new(cfg: NetConfig) -> Self {
+        let mut net = Net {
+            server: Vec::new(),
+            acquisition: Vec::new(),
+            clients: BTreeMap::new(),
+            buf: vec![0; RECV_BUFFER],
+            server_tried: false,
+            cfg,
+        };
+        if let Some(port) = net.cfg.acq_port {
+            for local in net.cfg.locals(net.cfg.acq_v4, net.cfg.acq_v6, port) {
+                let device = net.cfg.acq_device.clone();
+                match open(local, None, device.as_deref(), net.cfg.dscp, true) {
+                    Ok(s) => net.acquisition.push(s),
+                    Err(e) => log_open_failure(&local, &e),
+                }
+            }
+        }
+        net
+    }
+
+    /// Opens the server sockets (chrony opens them once NTP access is
+    /// allowed to someone or a peer exists). Returns whether one is open.
+    pub fn open_server_sockets(&mut self) -> bool {
+        if self.server_tried || self.cfg.port == 0 {
+            return !self.server.is_empty();
+        }
+        self.server_tried = true;
+        for local in self
+            .cfg
+            .locals(self.cfg.bind_v4, self.cfg.bind_v6, self.cfg.port)
+        {
+            let device = self.cfg.device.clone();
+            match open(local, None, device.as_deref(), self.cfg.dscp, false) {
+                Ok(s) => {
+                    log_event(Severity::Debug, format!("Opened NTP socket on {local}"));
+                    self.server.push(s);
+                }
+                Err(e) => log_open_failure(&local, &e),
+            }
+        }
+        !self.server.is_empty()
+    }
+
+    /// The sockets to poll, with their references.
+    pub fn sockets(&self) -> impl Iterator<Item = (SocketRef, &UdpSocket)> {
+        let server = self
+            .server
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (SocketRef::Server(i), s));
+        let acq = self
+            .acquisition
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (SocketRef::Acquisition(i), s));
+        let clients = self
+            .clients
+            .iter()
+            .map(|(id, s)| (SocketRef::Client(*id), s));
+        server.chain(acq).chain(clients)
+    }
+
+    /// Closes the request sockets of sources that were removed.
+    pub fn retain_sources(&mut self, engine: &Engine) {
+        self.clients.retain(|id, _| engine.source(*id).is_some());
+    }
+
+    fn socket(&self, r: SocketRef) -> Option<&UdpSocket> {
+        match r {
+            SocketRef::Server(i) => self.server.get(i),
+            SocketRef::Acquisition(i) => self.acquisition.get(i),
+            SocketRef::Client(id) => self.clients.get(&id),
+        }
+    }
+
+    /// Reads what is waiting on a socket and gives it to the engine.
+    pub fn receive(&mut self, r: SocketRef, engine: &mut Engine, clock: &mut DaemonClock) {
+        let mut buf = std::mem::take(&mut self.buf);
+        for _ in 0..MAX_RECV_PER_WAKE {
+            let Some(sock) = self.socket(r) else { break };
+            let got = match sock.recv(&mut buf) {
+                Ok(Some(got)) => got,
+                Ok(None) => break,
+                Err(e) => {
+                    // ECONNREFUSED after an ICMP port unreachable, etc.
+                    log_event(Severity::Debug, format!("Could not receive: {e}"));
+                    break;
+                }
+            };
+            let Some(from) = got.from.or(match r {
+                SocketRef::Client(id) => engine.source(id).map(|s| s.remote()),
+                _ => None,
+            }) else {
+                continue;
+            };
+            if got.truncated {
+                continue;
+            }
+            let now = clock.now();
+            let (rx_time, rx_kind) = match got.rx_timestamp {
+                Some(ts) if ts.kind == socket::TimestampKind::Kernel => {
+                    (clock.kernel_to_clock(ts.time), TimestampKind::Kernel)
+                }
+                _ => (now, TimestampKind::Daemon),
+            };
+            let incoming = Incoming {
+                bytes: &buf[..got.len],
+                from,
+                local: got.local.map(|l| l.addr),
+                rx_time,
+                rx_kind,
+                socket: match r {
+                    SocketRef::Client(id) => RxSocket::Client(id),
+                    _ => RxSocket::Server,
+                },
+                mac_verified: false,
+            };
+            engine.handle_packet(now, &incoming);
+            self.buf = std::mem::take(&mut buf);
+            self.flush(engine, clock);
+            buf = std::mem::take(&mut self.buf);
+        }
+        self.buf = buf;
+    }
+
+    /// Reads the transmit timestamps waiting on a socket's error queue.
+    pub fn receive_errqueue(&mut self, r: SocketRef, engine: &mut Engine, clock: &DaemonClock) {
+        let mut buf = std::mem::take(&mut self.buf);
+        for _ in 0..MAX_RECV_PER_WAKE {
+            let Some(sock) = self.socket(r) else { break };
+            let msg = match sock.recv_errqueue(&mut buf) {
+                Ok(Some(m)) => m,
+                Ok(None) => break,
+                Err(e) => {
+                    log_event(Severity::Debug, format!("Error queue: {e}"));
+                    break;
+                }
+            };
+            let Some(ts) = msg.tx_timestamp else { continue };
+            if ts.kind != socket::TimestampKind::Kernel {
+                continue;
+            }
+            let frame = &buf[..msg.len.min(buf.len())];
+            let Some(found) = find_udp_payload(frame) else {
+                continue;
+            };
+            let source = match r {
+                SocketRef::Client(id) => Some(id),
+                _ => engine.source_by_addr(found.remote),
+            };
+            let Some(payload) = frame.get(found.payload.clone()) else {
+                continue;
+            };
+            engine.handle_tx_timestamp(
+                source,
+                payload,
+                clock.kernel_to_clock(ts.time),
+                TimestampKind::Kernel,
+            );
+        }
+        self.buf = buf;
+    }
+
+    /// Applies the engine's clock actions and sends its datagrams.
+    pub fn flush(&mut self, engine: &mut Engine, clock: &mut DaemonClock) {
+        loop {
+            while let Some(action) = engine.poll_clock_action() {
+                if let Err(e) = clock.apply(action) {
+                    log_event(Severity::Error, format!("Could not adjust clock : {e}"));
+                }
+            }
+            let Some(t) = engine.poll_transmit() else {
+                break;
+            };
+            self.send(&t, engine, clock);
+        }
+    }
+
+    /// Sends one datagram from the right socket.
+    fn send(&mut self, t: &Transmit, engine: &mut Engine, clock: &DaemonClock) {
+        if t.mac_key_id.is_some() {
+            log_event(
+                Severity::Debug,
+                format!("No key support: request to {} sent without MAC", t.to),
+            );
+        }
+        let result = match (t.source, t.new_client_socket) {
+            (Some(id), true) if self.acquisition.is_empty() => self.send_new_socket(id, t),
+            (_, true) => match find_family(&self.acquisition, &t.to) {
+                Some(s) => s.send(&t.bytes, Some(&t.to), None, t.wants_tx_timestamp),
+                None => Err(no_socket(&t.to)),
+            },
+            (source, false) => self.send_server(source, t),
+        };
+        if let Err(e) = result {
+            log_event(Severity::Debug, format!("Could not send to {} : {e}", t.to));
+            if let Some(id) = t.source {
+                engine.handle_send_error(clock.now(), id);
+            }
+        }
+    }
+
+    /// A client request from a new connected socket on a random port (the
+    /// previous one is closed: a late response to an old request is dropped).
+    fn send_new_socket(&mut self, id: SourceId, t: &Transmit) -> Result<usize, SysError> {
+        self.clients.remove(&id);
+        let local = self.cfg.client_local(&t.to);
+        let device = self.cfg.acq_device.clone();
+        let sock = open(local, Some(t.to), device.as_deref(), self.cfg.dscp, true)?;
+        let sent = sock.send(&t.bytes, None, None, t.wants_tx_timestamp);
+        self.clients.insert(id, sock);
+        sent
+    }
+
+    /// Server responses and peer packets leave from the server socket.
+    fn send_server(&mut self, source: Option<SourceId>, t: &Transmit) -> Result<usize, SysError> {
+        if self.server.is_empty() {
+            if let Some(id) = source {
+                // A peer with no server port: its own socket, as a client.
+                return self.send_new_socket(id, t);
+            }
+        }
+        let sock = find_family(&self.server, &t.to).ok_or_else(|| no_socket(&t.to))?;
+        let from = t.local.map(|addr| LocalAddr { addr, if_index: 0 });
+        sock.send(&t.bytes, Some(&t.to), from.as_ref(), t.wants_tx_timestamp)
+    }
+}
+
+/// Opens one UDP socket.
+fn open(
+    local: SocketAddr,
+    remote: Option<SocketAddr>,
+    device: Option<&str>,
+    dscp: u8,
+    client_only: bool,
+) -> Result<UdpSocket, SysError> {
+    UdpSocket::open(&UdpConfig {
+        local,
+        remote,
+        device,
+        dscp,
+        client_only,
+    })
+}
+
+/// The socket of `to`'s family among `socks`.
+fn find_family<'a>(socks: &'a [UdpSocket], to: &SocketAddr) -> Option<&'a UdpSocket> {
+    socks
+        .iter()
+        .find(|s| s.local_addr().is_ok_and(|a| a.is_ipv4() == to.is_ipv4()))
+}
+
+fn no_socket(to: &SocketAddr) -> SysError {
+    SysError::InvalidArgument(format!("no socket for the address family of {to}"))
+}
+
+/// chrony's message for a socket that could not be opened (an error; the
+/// daemon goes on without it).
+fn log_open_failure(local: &SocketAddr, e: &SysError) {
+    let severity = match local {
+        // A host without IPv6 is normal.
+        SocketAddr::V6(_) => Severity::Debug,
+        SocketAddr::V4(_) => Severity::Error,
+    };
+    log_event(
+        severity,
+        format!("Could not open NTP socket on {local} : {e}"),
+    );
+}
+
+/// The raw time `deadline` is away from `now`, in nanoseconds (0 if past).
+pub fn timeout_ns(now: UnixTime, deadline: UnixTime) -> u64 {
+    u64::try_from(deadline.as_nanos().saturating_sub(now.as_nanos())).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_are_relative_and_never_negative() {
+        let now = UnixTime::from_secs_nanos(100, 0);
+        assert_eq!(
+            timeout_ns(now, UnixTime::from_secs_nanos(101, 5)),
+            1_000_000_005
+        );
+        assert_eq!(timeout_ns(now, UnixTime::from_secs_nanos(99, 0)), 0);
+    }
+
+    #[test]
+    fn locals_follow_the_family_and_bind_addresses() {
+        let parsed =
+            krony_config::parse_str("bindaddress 127.0.0.1\nport 12345\n", "t").expect("config");
+        let cfg = NetConfig::from_config(&parsed.config, Family::Any, false);
+        let l = cfg.locals(cfg.bind_v4, cfg.bind_v6, cfg.port);
+        assert_eq!(
+            l,
+            vec![
+                "127.0.0.1:12345".parse().expect("addr"),
+                "[::]:12345".parse().expect("addr")
+            ]
+        );
+        let cfg = NetConfig::from_config(&parsed.config, Family::V6, true);
+        assert_eq!(cfg.port, 0);
+        assert_eq!(cfg.locals(None, None, 1).len(), 1);
+        let remote: SocketAddr = "[2001:db8::1]:123".parse().expect("addr");
+        assert_eq!(cfg.client_local(&remote), "[::]:0".parse().expect("addr"));
+    }
+}

@@ -1,0 +1,438 @@
+//! The configured sources on their way into the engine (chrony's
+//! `ntp_sources.c`): addresses go in at once, host names through the
+//! resolver thread, a pool adds up to `maxsources` of its addresses, and a
+//! pool member the engine gives up on (unreachable, falseticker) is moved
+//! to an address the pool's name gives that no source uses yet.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use krony_config::{SourceKind, SourceSpec};
+use krony_engine::select::SourceId;
+use krony_engine::{Engine, UnixTime};
+
+use crate::logging::{Severity, log_event};
+use crate::resolver::{self, Family, Request, Resolver, Response};
+
+/// First delay before a name that did not resolve is tried again (chrony
+/// doubles it up to about 17 minutes between attempts).
+const RETRY_FIRST: f64 = 8.0;
+/// Longest delay between attempts.
+const RETRY_MAX: f64 = 1024.0;
+/// Shortest interval between two replacements of the same source.
+const REPLACE_INTERVAL: f64 = 60.0;
+/// chrony caps `maxsources` at 16.
+const MAX_POOL_SOURCES: usize = 16;
+
+/// What a lookup is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    /// Adding the configured source (or a pool's first members).
+    Add,
+    /// Moving this source to a new address.
+    Replace(SourceId),
+    /// Moving this source only if its address is no longer among the name's.
+    Refresh(SourceId),
+}
+
+/// A lookup in flight or waiting to be retried.
+#[derive(Debug, Clone)]
+struct Lookup {
+    spec_index: usize,
+    purpose: Purpose,
+    /// Delay before the next attempt if this one fails.
+    retry_delay: f64,
+}
+
+/// The sources of the configuration and their names.
+#[derive(Debug)]
+pub struct Sources {
+    specs: Vec<SourceSpec>,
+    family: Family,
+    resolver: Option<Resolver>,
+    in_flight: BTreeMap<u64, Lookup>,
+    retries: Vec<(UnixTime, Lookup)>,
+    /// Which configured line each engine source comes from.
+    origin: BTreeMap<SourceId, usize>,
+    last_replace: BTreeMap<SourceId, UnixTime>,
+    next_tag: u64,
+}
+
+impl Sources {
+    /// The sources of `specs`, restricted to `family` (`-4`/`-6`).
+    pub fn new(specs: Vec<SourceSpec>, family: Family) -> Self {
+        Sources {
+            specs,
+            family,
+            resolver: None,
+            in_flight: BTreeMap::new(),
+            retries: Vec::new(),
+            origin: BTreeMap::new(),
+            last_replace: BTreeMap::new(),
+            next_tag: 1,
+        }
+    }
+
+    /// Adds every configured source: addresses now, names once resolved.
+    pub fn start(&mut self, now: UnixTime, engine: &mut Engine) {
+        for i in 0..self.specs.len() {
+            self.start_one(now, engine, i);
+        }
+    }
+
+    /// Adds the source of configured line `i`, or starts its lookup.
+    fn start_one(&mut self, now: UnixTime, engine: &mut Engine, i: usize) {
+        let Some(spec) = self.specs.get(i) else {
+            return;
+        };
+        let family = self.spec_family(i);
+        match resolver::parse_literal(&spec.host) {
+            Some(ip) if family.is_some_and(|f| f.accepts(&ip)) => {
+                let addr = SocketAddr::new(ip, spec.options.port);
+                self.add(now, engine, i, &[addr]);
+            }
+            Some(_) => {}
+            None => self.lookup(
+                now,
+                Lookup {
+                    spec_index: i,
+                    purpose: Purpose::Add,
+                    retry_delay: RETRY_FIRST,
+                },
+            ),
+        }
+    }
+
+    /// The families a configured line may use (`None`: excluded by `-4`/`-6`).
+    fn spec_family(&self, i: usize) -> Option<Family> {
+        let own = match self.specs.get(i).map(|s| s.options.family) {
+            Some(krony_config::Family::Ipv4) => Family::V4,
+            Some(krony_config::Family::Ipv6) => Family::V6,
+            _ => Family::Any,
+        };
+        self.family.and(own)
+    }
+
+    /// Whether lookups are in flight or waiting (special modes wait for them).
+    pub fn resolving(&self) -> bool {
+        !self.in_flight.is_empty() || !self.retries.is_empty()
+    }
+
+    /// How many configured sources still wait for their name (chronyc
+    /// `activity`: "sources with unknown address").
+    pub fn unresolved(&self) -> u32 {
+        let adding = self
+            .in_flight
+            .values()
+            .chain(self.retries.iter().map(|(_, l)| l))
+            .filter(|l| l.purpose == Purpose::Add)
+            .count();
+        u32::try_from(adding).unwrap_or(u32::MAX)
+    }
+
+    /// The resolver, to poll its wake-up pipe.
+    pub fn resolver(&self) -> Option<&Resolver> {
+        self.resolver.as_ref()
+    }
+
+    /// The earliest retry of a failed lookup.
+    pub fn next_retry(&self) -> Option<UnixTime> {
+        self.retries.iter().map(|(t, _)| *t).min()
+    }
+
+    /// Starts the retries that are due.
+    pub fn handle_timeout(&mut self, now: UnixTime) {
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.retries)
+            .into_iter()
+            .partition(|(t, _)| *t <= now);
+        self.retries = later;
+        for (_, lookup) in due {
+            self.lookup(now, lookup);
+        }
+    }
+
+    /// Sends a lookup to the resolver thread (started on first use).
+    fn lookup(&mut self, now: UnixTime, lookup: Lookup) {
+        let Some(spec) = self.specs.get(lookup.spec_index) else {
+            return;
+        };
+        let Some(family) = self.spec_family(lookup.spec_index) else {
+            return;
+        };
+        if self.resolver.is_none() {
+            match Resolver::start() {
+                Ok(r) => self.resolver = Some(r),
+                Err(e) => {
+                    log_event(Severity::Error, format!("Could not resolve names : {e}"));
+                    self.retries
+                        .push((now.add_secs(lookup.retry_delay), lookup));
+                    return;
+                }
+            }
+        }
+        let tag = self.next_tag;
+        self.next_tag += 1;
+        if let Some(r) = &self.resolver {
+            r.submit(Request {
+                tag,
+                name: spec.host.clone(),
+                port: spec.options.port,
+                family,
+            });
+        }
+        self.in_flight.insert(tag, lookup);
+    }
+
+    /// Handles the resolver's answers (its pipe was readable).
+    pub fn handle_responses(&mut self, now: UnixTime, engine: &mut Engine) {
+        let responses = match &mut self.resolver {
+            Some(r) => r.drain(),
+            None => return,
+        };
+        for r in responses {
+            self.handle_response(now, engine, r);
+        }
+    }
+
+    fn handle_response(&mut self, now: UnixTime, engine: &mut Engine, r: Response) {
+        let Some(lookup) = self.in_flight.remove(&r.tag) else {
+            return;
+        };
+        let Some(name) = self.specs.get(lookup.spec_index).map(|s| s.host.clone()) else {
+            return;
+        };
+        match (r.result, lookup.purpose) {
+            (Ok(addrs), Purpose::Add) => self.add(now, engine, lookup.spec_index, &addrs),
+            (Ok(addrs), Purpose::Replace(id)) => replace(now, engine, id, &addrs),
+            (Ok(addrs), Purpose::Refresh(id)) => {
+                if engine
+                    .source(id)
+                    .is_some_and(|s| !addrs.contains(&s.remote()))
+                {
+                    replace(now, engine, id, &addrs);
+                }
+            }
+            (Err(e), Purpose::Add) => {
+                log_event(Severity::Debug, format!("Could not resolve {name} : {e}"));
+                let delay = lookup.retry_delay;
+                let next = Lookup {
+                    retry_delay: (delay * 2.0).min(RETRY_MAX),
+                    ..lookup
+                };
+                self.retries.push((now.add_secs(delay), next));
+            }
+            (Err(e), Purpose::Replace(_) | Purpose::Refresh(_)) => {
+                log_event(Severity::Debug, format!("Could not resolve {name} : {e}"))
+            }
+        }
+    }
+
+    /// Adds the source of line `i` at the first address (a pool: at up to
+    /// `maxsources` of them).
+    fn add(&mut self, now: UnixTime, engine: &mut Engine, i: usize, addrs: &[SocketAddr]) {
+        let Some(spec) = self.specs.get(i) else {
+            return;
+        };
+        let wanted = match spec.kind {
+            SourceKind::Pool => (spec.options.maxsources as usize).clamp(1, MAX_POOL_SOURCES),
+            SourceKind::Server | SourceKind::Peer => 1,
+        };
+        let mut added = 0;
+        for addr in addrs {
+            if added == wanted {
+                break;
+            }
+            match engine.add_source(now, *addr, spec.kind, &spec.options, &spec.host) {
+                Ok(id) => {
+                    self.origin.insert(id, i);
+                    added += 1;
+                }
+                Err(e) => log_event(Severity::Debug, format!("{e}")),
+            }
+        }
+    }
+
+    /// Adds a source at run time (chronyc `add server NAME`).
+    pub fn add_spec(&mut self, now: UnixTime, engine: &mut Engine, spec: SourceSpec) {
+        self.specs.push(spec);
+        let i = self.specs.len() - 1;
+        self.start_one(now, engine, i);
+    }
+
+    /// chronyc `refresh`: looks every source's name up again and moves the
+    /// sources whose address it no longer gives.
+    pub fn refresh(&mut self, now: UnixTime) {
+        let named: Vec<(SourceId, usize)> = self
+            .origin
+            .iter()
+            .filter(|(_, i)| {
+                self.specs
+                    .get(**i)
+                    .is_some_and(|s| resolver::parse_literal(&s.host).is_none())
+            })
+            .map(|(id, i)| (*id, *i))
+            .collect();
+        for (id, i) in named {
+            self.lookup(
+                now,
+                Lookup {
+                    spec_index: i,
+                    purpose: Purpose::Refresh(id),
+                    retry_delay: RETRY_FIRST,
+                },
+            );
+        }
+    }
+
+    /// The engine asks to replace source `id` (an unreachable pool member or
+    /// falseticker): look its name up again, at most once a minute.
+    pub fn replace(&mut self, now: UnixTime, id: SourceId) {
+        let Some(&i) = self.origin.get(&id) else {
+            return;
+        };
+        if self
+            .specs
+            .get(i)
+            .is_none_or(|s| resolver::parse_literal(&s.host).is_some())
+        {
+            return;
+        }
+        if self
+            .last_replace
+            .get(&id)
+            .is_some_and(|t| now.diff_secs(*t) < REPLACE_INTERVAL)
+        {
+            return;
+        }
+        if self
+            .in_flight
+            .values()
+            .any(|l| l.purpose == Purpose::Replace(id))
+        {
+            return;
+        }
+        self.last_replace.insert(id, now);
+        self.lookup(
+            now,
+            Lookup {
+                spec_index: i,
+                purpose: Purpose::Replace(id),
+                retry_delay: RETRY_FIRST,
+            },
+        );
+    }
+
+    /// chrony's `special_mode_end`: in `-q`/`-Q`, whether no source can
+    /// still give the samples a measurement needs (each active source has
+    /// been polled through its initial burst, or too few polls remain for
+    /// the three samples a regression needs).
+    pub fn special_mode_failed(&self, engine: &Engine) -> bool {
+        /// chrony's `SOURCE_REACH_BITS - 1`: the polls of an initial burst.
+        const BURST_POLLS: usize = 7;
+        /// chrony's `MIN_SAMPLES_FOR_REGRESS`.
+        const MIN_SAMPLES: usize = 3;
+        if self.resolving() {
+            return false;
+        }
+        !engine.source_ids().into_iter().any(|id| {
+            engine.source(id).is_some_and(|s| {
+                let size = usize::from(s.reachability().size);
+                s.is_active()
+                    && size < BURST_POLLS
+                    && BURST_POLLS - size + s.stats().n_samples() >= MIN_SAMPLES
+            })
+        })
+    }
+}
+
+/// Moves `id` to the first of `addrs` no source uses.
+fn replace(now: UnixTime, engine: &mut Engine, id: SourceId, addrs: &[SocketAddr]) {
+    let Some(current) = engine.source(id).map(|s| s.remote()) else {
+        return;
+    };
+    let free = addrs
+        .iter()
+        .find(|a| **a != current && engine.source_by_addr(**a).is_none());
+    if let Some(addr) = free {
+        if let Err(e) = engine.change_source_address(now, id, *addr) {
+            log_event(Severity::Debug, format!("{e}"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use krony_engine::EngineConfig;
+
+    fn engine() -> Engine {
+        Engine::new(
+            EngineConfig::default(),
+            UnixTime::from_secs_nanos(1e9 as i64, 0),
+            1,
+        )
+        .expect("engine")
+    }
+
+    fn specs(text: &str) -> Vec<SourceSpec> {
+        krony_config::parse_str(text, "t")
+            .expect("config")
+            .config
+            .sources
+    }
+
+    #[test]
+    fn addresses_are_added_at_once_and_families_filter() {
+        let now = UnixTime::from_secs_nanos(1e9 as i64, 0);
+        let mut e = engine();
+        let mut s = Sources::new(
+            specs("server 127.0.0.1 port 1234\nserver ::1\nserver 192.0.2.1 ipv6\n"),
+            Family::V4,
+        );
+        s.start(now, &mut e);
+        assert_eq!(e.source_ids().len(), 1);
+        let id = e.source_ids()[0];
+        assert_eq!(
+            e.source(id).map(|x| x.remote()),
+            Some("127.0.0.1:1234".parse().expect("addr"))
+        );
+        assert!(!s.resolving());
+        // An address source is never re-resolved.
+        s.replace(now, id);
+        assert!(!s.resolving());
+    }
+
+    #[test]
+    fn pools_take_up_to_maxsources() {
+        let now = UnixTime::from_secs_nanos(1e9 as i64, 0);
+        let mut e = engine();
+        let mut s = Sources::new(specs("pool pool.example maxsources 2\n"), Family::Any);
+        let addrs: Vec<SocketAddr> = ["192.0.2.1:123", "192.0.2.2:123", "192.0.2.3:123"]
+            .iter()
+            .map(|a| a.parse().expect("addr"))
+            .collect();
+        s.add(now, &mut e, 0, &addrs);
+        assert_eq!(e.source_ids().len(), 2);
+        let first = e.source_ids()[0];
+        replace(now, &mut e, first, &addrs);
+        assert_eq!(
+            e.source(first).map(|x| x.remote()),
+            Some(addrs[2]),
+            "moved to the unused address"
+        );
+    }
+
+    #[test]
+    fn special_mode_fails_without_active_sources() {
+        let now = UnixTime::from_secs_nanos(1e9 as i64, 0);
+        let mut e = engine();
+        let s = Sources::new(Vec::new(), Family::Any);
+        assert!(s.special_mode_failed(&e));
+        let mut s = Sources::new(specs("server 192.0.2.1 iburst\n"), Family::Any);
+        s.start(now, &mut e);
+        assert!(
+            !s.special_mode_failed(&e),
+            "a new source still has its burst"
+        );
+    }
+}
