@@ -14,6 +14,7 @@ pub mod discipline;
 pub mod engine;
 pub mod select;
 pub mod server;
+pub mod smooth;
 pub mod source;
 pub mod stats;
 

@@ -328,6 +328,16 @@ impl Reference {
         ok
     }
 
+    /// chronyc `doffset` (chrony's `LCL_AccumulateOffset` with the default
+    /// rate): adds `offset` (positive = the clock is ahead) to the
+    /// correction being slewed out. False, with nothing changed, when the
+    /// corrected time would be out of range.
+    pub fn accumulate_offset(&mut self, now: UnixTime, offset: f64) -> bool {
+        let mut ok = false;
+        self.with_clock(|c| ok = c.accumulate_offset(now, offset, 0.0).is_ok());
+        ok
+    }
+
     /// The driver saw the clock jump by itself (removing `offset`; `now` read
     /// after the jump): drop the pending correction and synchronisation.
     pub fn notify_external_step(&mut self, now: UnixTime, offset: f64, dispersion: f64) {

@@ -14,6 +14,7 @@ use crate::discipline::{
 };
 use crate::select::{AuthSelectMode, SelectConfig};
 use crate::server::{ServerConfig, ServerError};
+use crate::smooth::SmoothConfig;
 use crate::stats::StatsParams;
 
 /// chrony's default clock precision (`clockprecision`, one nanosecond).
@@ -49,6 +50,8 @@ pub struct EngineConfig {
     /// Seed of the per-source and server random streams; `None` takes it from
     /// the seed given to [`Engine::new`](super::Engine::new).
     pub rng_seed: Option<u64>,
+    /// `smoothtime`: smooth the time served to clients; `None` when off.
+    pub smooth: Option<SmoothConfig>,
 }
 
 impl Default for EngineConfig {
@@ -65,6 +68,7 @@ impl Default for EngineConfig {
             log_measurements: false,
             log_raw_measurements: false,
             rng_seed: None,
+            smooth: None,
         }
     }
 }
@@ -127,6 +131,10 @@ impl EngineConfig {
             log_measurements: config.log.measurements || config.log.raw_measurements,
             log_raw_measurements: config.log.raw_measurements,
             rng_seed: None,
+            smooth: config
+                .smoothtime
+                .as_ref()
+                .and_then(SmoothConfig::from_directive),
         })
     }
 }

@@ -22,6 +22,7 @@ mod config;
 mod events;
 mod manual;
 mod reports;
+mod smoothing;
 mod sources;
 
 #[cfg(test)]
@@ -47,6 +48,7 @@ use crate::clock::ClockAction;
 use crate::discipline::{ChangeKind, ClockNotice, DisciplineEvent, LogLevel, Reference};
 use crate::select::{SelectConfig, SelectOptions, Selector, SourceId};
 use crate::server::{Received, Server, ServerError, SymmetricKeys};
+use crate::smooth::Smoother;
 use crate::source::{LocalTimestamp, NtpSource, TimestampKind};
 
 /// Extra time added to deadlines converted from the corrected to the raw
@@ -195,6 +197,8 @@ pub struct Engine {
     events: VecDeque<EngineEvent>,
     /// The `settime` samples (manual reference).
     manual: manual::Manual,
+    /// `smoothtime`: the offset added to the time served to clients.
+    smooth: Option<Smoother>,
 }
 
 impl fmt::Debug for Engine {
@@ -243,8 +247,12 @@ impl Engine {
             actions: VecDeque::new(),
             events: VecDeque::new(),
             manual: manual::Manual::default(),
+            smooth: None,
         };
         engine.drain_reference(now);
+        // Set up after the driftfile's frequency was applied, which is not a
+        // correction to smooth out (chronyd starts smoothing after it too).
+        engine.smooth = engine.cfg.smooth.and_then(Smoother::new);
         Ok(engine)
     }
 
@@ -402,7 +410,7 @@ impl Engine {
         tx_time: UnixTime,
         kind: TimestampKind,
     ) {
-        let ts = self.cooked_ts(tx_time, kind);
+        let mut ts = self.cooked_ts(tx_time, kind);
         match source {
             Some(id) => {
                 let Ok(sent) = NtpRepr::parse_bytes(bytes) else {
@@ -418,6 +426,7 @@ impl Engine {
                     TimestampKind::Kernel => TimestampSource::Kernel,
                     TimestampKind::Hardware => TimestampSource::Hardware,
                 };
+                ts.time = self.smooth_tx_timestamp(bytes, ts.time);
                 if let Some(server) = &mut self.server {
                     server.handle_tx_timestamp(bytes, ts.time, source);
                 }
@@ -447,6 +456,7 @@ impl Engine {
         let params = self.reference.server_params(now);
         let rx_time = self.cook(rx.rx_time);
         let tx_time = self.cook(now);
+        let (params, rx_time, tx_time) = self.smooth_response(rx.bytes, params, rx_time, tx_time);
         let Some(server) = &mut self.server else {
             return;
         };
@@ -481,8 +491,13 @@ impl Engine {
         while let Some(a) = self.reference.poll_action() {
             self.actions.push_back(a);
         }
+        let notices: Vec<ClockNotice> =
+            std::iter::from_fn(|| self.reference.poll_notice()).collect();
+        let discipline_events: Vec<DisciplineEvent> =
+            std::iter::from_fn(|| self.reference.poll_event()).collect();
+        self.follow_smoothing(&notices, &discipline_events);
         let mut reselect = false;
-        while let Some(n) = self.reference.poll_notice() {
+        for n in notices {
             match n {
                 ClockNotice::Changed(ch) => {
                     self.manual.follow(&ch);
@@ -506,7 +521,7 @@ impl Engine {
                 }
             }
         }
-        while let Some(e) = self.reference.poll_event() {
+        for e in discipline_events {
             self.push_discipline_event(e);
         }
         if reselect {
