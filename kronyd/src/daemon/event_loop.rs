@@ -163,6 +163,11 @@ impl Daemon {
     /// `-t`: chronyd's "Timeout reached", exit status 1 unless synchronised.
     fn timeout_reached(&mut self) {
         log_event(Severity::Info, "Timeout reached");
+        if self.special_mode() {
+            // chronyd says only "Timeout reached"; -q/-Q users also get
+            // chrony's text for why nothing was measured.
+            log_event(Severity::Warn, "No suitable source for synchronisation");
+        }
         let now = self.clock.now();
         let t = self.engine.tracking(now);
         let synchronised = (1..16).contains(&t.stratum);
@@ -185,13 +190,20 @@ impl Daemon {
                 None => {}
             }
         }
-        let special = matches!(
-            self.engine.reference().mode(),
-            RefMode::UpdateOnce | RefMode::PrintOnce
-        );
-        if special && self.exit.is_none() && self.sources.special_mode_failed(&self.engine) {
+        if self.special_mode()
+            && self.exit.is_none()
+            && self.sources.special_mode_failed(&self.engine)
+        {
             log_event(Severity::Warn, "No suitable source for synchronisation");
             self.exit = Some(1);
         }
+    }
+
+    /// Whether `-q`/`-Q` still waits for its measurement.
+    fn special_mode(&self) -> bool {
+        matches!(
+            self.engine.reference().mode(),
+            RefMode::UpdateOnce | RefMode::PrintOnce
+        )
     }
 }

@@ -1,0 +1,119 @@
+//! kronyd and Debian's chronyd (4.3) on loopback, both with `-x` (issue 4,
+//! acceptance 1 and 2): kronyd synchronises to a chronyd server, and a
+//! chronyd client synchronises to a kronyd server. Both directions are
+//! checked through chronyc, which talks to either daemon's command socket.
+#![allow(clippy::unwrap_used)]
+
+mod daemon_support;
+
+use std::time::Duration;
+
+use daemon_support::*;
+
+/// kronyd as a client of `chronyd -x` serving local stratum 1: "Selected
+/// source 127.0.0.1" within 10 s with iburst, then stratum 2 and leap
+/// normal in `chronyc tracking`; the driftfile is written at exit.
+#[test]
+fn kronyd_synchronises_to_chronyd() {
+    if !installed(&[CHRONYD, CHRONYC]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = free_port();
+    let _chronyd = start_chronyd(
+        d,
+        &[
+            "local stratum 1".into(),
+            "allow 127.0.0.1".into(),
+            format!("port {port}"),
+        ],
+    );
+    let mut conf = kronyd_base(d);
+    conf.extend([
+        format!("server 127.0.0.1 port {port} iburst minpoll -2 maxpoll 0"),
+        "port 0".into(),
+        format!("driftfile {}", d.join("drift").display()),
+        format!("logdir {}", d.join("log").display()),
+        "log tracking measurements".into(),
+    ]);
+    let conf = write_conf(d, "kronyd.conf", &conf);
+    let mut kronyd = start_kronyd(d, &conf, &[], &[]);
+    assert!(
+        kronyd.wait_log("Selected source 127.0.0.1", Duration::from_secs(10)),
+        "kronyd log:\n{}\nchronyd log:\n{}",
+        kronyd.log_text(),
+        std::fs::read_to_string(d.join("chronyd.log")).unwrap_or_default()
+    );
+    let sock = d.join("kronyd.sock");
+    let tracking = chronyc(&sock, &["tracking"]);
+    assert_eq!(field(&tracking, "Stratum"), Some("2"), "{tracking}");
+    assert_eq!(
+        field(&tracking, "Leap status"),
+        Some("Normal"),
+        "{tracking}"
+    );
+    assert!(
+        field(&tracking, "Reference ID").is_some_and(|r| r.contains("(127.0.0.1)")),
+        "{tracking}"
+    );
+    let sources = chronyc(&sock, &["sources"]);
+    assert!(sources.contains("^* 127.0.0.1"), "{sources}");
+    // Kernel timestamps both ways on loopback ("K K" ends measurement lines).
+    let meas = std::fs::read_to_string(d.join("log/measurements.log")).unwrap();
+    assert!(meas.lines().any(|l| l.ends_with(" K K")), "{meas}");
+    assert_eq!(kronyd.terminate(Duration::from_secs(5)), Some(0));
+    let log = kronyd.log_text();
+    assert!(log.contains("Disabled control of system clock"), "{log}");
+    assert!(log.contains("kronyd exiting"), "{log}");
+    let drift = std::fs::read_to_string(d.join("drift")).unwrap();
+    assert_eq!(drift.split_whitespace().count(), 2, "{drift}");
+    assert!(!d.join("kronyd.pid").exists(), "pidfile removed at exit");
+}
+
+/// `chronyd -x` as a client of kronyd serving local stratum 10: chronyc
+/// shows kronyd as `^*` and chronyd at stratum 11.
+#[test]
+fn chronyd_synchronises_to_kronyd() {
+    if !installed(&[CHRONYD, CHRONYC]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = free_port();
+    let mut conf = kronyd_base(d);
+    conf.extend([
+        "local stratum 10".into(),
+        "allow 127.0.0.1".into(),
+        format!("port {port}"),
+        "bindaddress 127.0.0.1".into(),
+    ]);
+    let conf = write_conf(d, "kronyd.conf", &conf);
+    let kronyd = start_kronyd(d, &conf, &[], &[]);
+    let chronyd = start_chronyd(
+        d,
+        &[
+            format!("server 127.0.0.1 port {port} iburst minpoll -2 maxpoll 0"),
+            "port 0".into(),
+        ],
+    );
+    let csock = d.join("chronyd.sock");
+    let synced = wait_until(Duration::from_secs(10), || {
+        chronyc(&csock, &["sources"]).contains("^* 127.0.0.1")
+    });
+    assert!(
+        synced,
+        "{}\nchronyd log:\n{}\nkronyd log:\n{}",
+        chronyc(&csock, &["sources"]),
+        chronyd.log_text(),
+        kronyd.log_text()
+    );
+    let tracking = chronyc(&csock, &["tracking"]);
+    assert_eq!(field(&tracking, "Stratum"), Some("11"), "{tracking}");
+    // kronyd answered from its kernel-timestamped server socket.
+    let stats = chronyc(&d.join("kronyd.sock"), &["serverstats"]);
+    let received: u64 = field(&stats, "NTP packets received")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    assert!(received >= 3, "{stats}");
+}

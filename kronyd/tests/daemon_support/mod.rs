@@ -1,0 +1,182 @@
+//! Helpers of the daemon end-to-end tests: processes killed when dropped,
+//! free loopback ports, configuration files, waiting for log lines.
+//!
+//! Every daemon runs with `-x` (the system clock is never touched), its own
+//! pidfile, command socket and ports, in a temporary directory.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::fs::File;
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const CHRONYD: &str = "/usr/sbin/chronyd";
+pub const CHRONYC: &str = "/usr/bin/chronyc";
+pub const NTPDIG: &str = "/usr/bin/ntpdig";
+
+/// Whether the programs a test needs exist; prints why it skips otherwise.
+pub fn installed(bins: &[&str]) -> bool {
+    for bin in bins {
+        if !Path::new(bin).exists() {
+            eprintln!("SKIP: {bin} is not installed");
+            return false;
+        }
+    }
+    true
+}
+
+/// A UDP port free on 127.0.0.1 right now.
+pub fn free_port() -> u16 {
+    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.local_addr().unwrap().port()
+}
+
+/// A running process, killed (and reaped) when dropped.
+pub struct Proc {
+    pub child: Child,
+    /// Where its stderr goes (kronyd -d logs there).
+    pub log: PathBuf,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Proc {
+    /// Its log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until its log contains `text`; false after `timeout`.
+    pub fn wait_log(&self, text: &str, timeout: Duration) -> bool {
+        wait_until(timeout, || self.log_text().contains(text))
+    }
+
+    /// Sends SIGTERM and waits for the exit status (None if it did not end).
+    pub fn terminate(&mut self, timeout: Duration) -> Option<i32> {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().ok()?;
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return st.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+/// Polls `cond` every 50 ms until it holds or `timeout` passes.
+pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    loop {
+        if cond() {
+            return true;
+        }
+        if start.elapsed() > timeout {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The kronyd binary under test.
+pub fn kronyd_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_kronyd")
+}
+
+/// Writes `lines` as a configuration file `name` in `dir`.
+pub fn write_conf(dir: &Path, name: &str, lines: &[String]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    path
+}
+
+/// Configuration lines every kronyd test uses: its files in `dir`, no UDP
+/// command port (the Unix socket `dir/kronyd.sock` is kept).
+pub fn kronyd_base(dir: &Path) -> Vec<String> {
+    vec![
+        format!("pidfile {}", dir.join("kronyd.pid").display()),
+        format!("bindcmdaddress {}", dir.join("kronyd.sock").display()),
+        "cmdport 0".to_string(),
+    ]
+}
+
+/// Starts `kronyd -x -d -f CONF` (plus `extra` options); its stderr goes to
+/// `dir/kronyd.log`. `prefix` runs it through another program (`ip netns
+/// exec NS`).
+pub fn start_kronyd(dir: &Path, conf: &Path, extra: &[&str], prefix: &[&str]) -> Proc {
+    let log = dir.join("kronyd.log");
+    let err = File::create(&log).unwrap();
+    let mut cmd = match prefix.split_first() {
+        Some((first, rest)) => {
+            let mut c = Command::new(first);
+            c.args(rest).arg(kronyd_bin());
+            c
+        }
+        None => Command::new(kronyd_bin()),
+    };
+    cmd.args(["-x", "-d", "-f"])
+        .arg(conf)
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(err);
+    Proc {
+        child: cmd.spawn().unwrap(),
+        log,
+    }
+}
+
+/// Starts Debian's `chronyd -x -d` with `lines` plus its own pidfile and
+/// command socket in `dir` (a directory only root can enter, as chronyd
+/// requires for its socket); stderr to `dir/chronyd.log`.
+pub fn start_chronyd(dir: &Path, lines: &[String]) -> Proc {
+    // chronyd disables a command socket in a directory others may enter.
+    let mode = std::os::unix::fs::PermissionsExt::from_mode(0o700);
+    std::fs::set_permissions(dir, mode).unwrap();
+    let mut all = vec![
+        format!("pidfile {}", dir.join("chronyd.pid").display()),
+        format!("bindcmdaddress {}", dir.join("chronyd.sock").display()),
+        "cmdport 0".to_string(),
+    ];
+    all.extend_from_slice(lines);
+    let conf = write_conf(dir, "chronyd.conf", &all);
+    let log = dir.join("chronyd.log");
+    let err = File::create(&log).unwrap();
+    let child = Command::new(CHRONYD)
+        .args(["-x", "-d", "-U", "-u", "root", "-f"])
+        .arg(&conf)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(err)
+        .spawn()
+        .unwrap();
+    Proc { child, log }
+}
+
+/// `chronyc -n -h SOCKET COMMAND...`: its standard output.
+pub fn chronyc(socket: &Path, args: &[&str]) -> String {
+    let out = Command::new(CHRONYC)
+        .arg("-n")
+        .arg("-h")
+        .arg(socket)
+        .args(args)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+/// The value of a `Name : value` line of chronyc's output.
+pub fn field<'a>(report: &'a str, name: &str) -> Option<&'a str> {
+    report.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        (k.trim() == name).then(|| v.trim())
+    })
+}
