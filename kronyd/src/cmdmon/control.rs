@@ -122,6 +122,25 @@ fn local_config(l: &Local) -> Option<LocalConfig> {
     Some(c)
 }
 
+/// SMOOTHTIME: 0 reset, 1 activate. chronyd checks that smoothing is
+/// enabled before it looks at the option.
+fn smoothtime(engine: &mut Engine, now: UnixTime, option: i32) -> Answer {
+    if engine.smoothing(now).is_none() {
+        return fail(Status::NOTENABLED);
+    }
+    match option {
+        0 => {
+            engine.smoothtime_reset(now);
+            OK
+        }
+        1 => {
+            engine.smoothtime_activate(now);
+            OK
+        }
+        _ => fail(Status::INVALID),
+    }
+}
+
 /// The commands that change sources' connectivity and parameters; `None`
 /// for other requests.
 fn source_parameters(engine: &mut Engine, now: UnixTime, req: &Request) -> Option<Answer> {
@@ -258,15 +277,16 @@ impl CommandServer {
             },
             // No RTC driver: chronyd answers "513 RTC driver not running".
             R::WriteRtc | R::TrimRtc => fail(Status::NORTC),
-            // Time smoothing is not implemented (chronyd without smoothtime).
-            R::SmoothTime(_) => fail(Status::NOTENABLED),
+            R::SmoothTime(option) => smoothtime(engine, now, *option),
             R::Dfreq(ppm) if ppm.is_finite() => {
                 engine.accumulate_delta_frequency(now, *ppm);
                 OK
             }
-            // The engine cannot yet slew an offset given by hand (the
-            // reference does not expose LCL_AccumulateOffset).
-            R::Dfreq(_) | R::Doffset(_) => fail(Status::FAILED),
+            R::Dfreq(_) => fail(Status::FAILED),
+            // Slewed like any correction; an offset that would put the time
+            // out of range (or NaN) fails as in chronyd.
+            R::Doffset(offset) if engine.accumulate_offset(now, *offset) => OK,
+            R::Doffset(_) => fail(Status::FAILED),
             R::Shutdown => {
                 out.log(LogLevel::Info, "Received shutdown command");
                 out.action = Some(DaemonAction::Shutdown);

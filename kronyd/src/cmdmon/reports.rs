@@ -6,13 +6,14 @@ use std::net::IpAddr;
 use krony_engine::clientlog::{ClientAccessReport, ClientAccessesPage, ClientLogError};
 use krony_engine::clock::LeapStatus;
 use krony_engine::select::SourceId;
+use krony_engine::smooth::SmoothingReport;
 use krony_engine::source::{AuthMode, TimestampKind};
 use krony_engine::{Engine, UnixTime};
 use krony_wire::cmdmon::{
     Activity, AuthData, ClientAccess, ClientAccesses, ClientAccessesQuery, CmdAddr,
     MAX_CLIENT_ACCESSES, MAX_MANUAL_LIST_SAMPLES, ManualList, ManualSample, Name, NtpData,
-    NtpDataVersion, ReplyBody, Request, SelectData, ServerStats, ServerStatsVersion, SourceData,
-    Sourcestats, Status, Timespec, Tracking,
+    NtpDataVersion, ReplyBody, Request, SelectData, ServerStats, ServerStatsVersion, Smoothing,
+    SourceData, Sourcestats, Status, Timespec, Tracking,
 };
 
 use super::CommandServer;
@@ -42,6 +43,19 @@ fn leap_code(l: LeapStatus) -> u8 {
 /// (C's conversion as chronyd does it, without its undefined cases).
 fn secs_u32(x: f64) -> u32 {
     x as u32
+}
+
+/// The SMOOTHING reply.
+fn smoothing(r: &SmoothingReport) -> ReplyBody {
+    let flag = |on: bool, bit: u32| if on { bit } else { 0 };
+    ReplyBody::Smoothing(Smoothing {
+        flags: flag(r.active, Smoothing::FLAG_ACTIVE) | flag(r.leap_only, Smoothing::FLAG_LEAPONLY),
+        offset: r.offset,
+        freq_ppm: r.freq_ppm,
+        wander_ppm: r.wander_ppm,
+        last_update_ago: r.last_update_ago,
+        remaining_time: r.remaining_time,
+    })
 }
 
 /// The id of the source at `index` (chronyc walks 0..N_SOURCES).
@@ -91,8 +105,11 @@ impl CommandServer {
             R::ManualList => ok(manual_list(engine)),
             // No RTC driver: chronyd's RTC_GetReport fails.
             R::RtcReport => fail(Status::NORTC),
-            // Time smoothing is not implemented (chronyd without smoothtime).
-            R::Smoothing => fail(Status::NOTENABLED),
+            // Without smoothtime chronyd answers "505 Facility not enabled".
+            R::Smoothing => match engine.smoothing(now) {
+                Some(r) => ok(smoothing(&r)),
+                None => fail(Status::NOTENABLED),
+            },
             R::AcCheck(addr) => {
                 let allowed = addr.ip().is_some_and(|ip| self.ntp_allowed(engine, ip));
                 fail(access_status(allowed))

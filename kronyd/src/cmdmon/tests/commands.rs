@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use krony_config::{Family, SourceKind};
 use krony_wire::cmdmon::{
     AddSource, AddSourceFlags, Burst, CmdAddr, Local, LocalExt, MaskAddress, ModifyMakestep,
-    ModifyOffset, ModifySelectOpts, Name, ReplyBody, Request, SourceFloat, SourceInt,
+    ModifyOffset, ModifySelectOpts, Name, ReplyBody, Request, Smoothing, SourceFloat, SourceInt,
     SourceKind as WireKind, Status, Subnet, Timespec,
 };
 
@@ -423,4 +423,51 @@ fn reset_sources_forgets_measurements() {
     assert_eq!(h.status(Request::ResetSources), Status::SUCCESS);
     assert_eq!(samples(&mut h), 0);
     let _ = IpAddr::V4(Ipv4Addr::LOCALHOST);
+}
+
+#[test]
+fn doffset_slews_and_tracking_shows_it() {
+    let mut h = Harness::new("");
+    let correction = |h: &mut Harness| match h.body(Request::Tracking) {
+        ReplyBody::Tracking(t) => t.current_correction,
+        other => panic!("{other:?}"),
+    };
+    assert!(correction(&mut h).abs() < 1e-9);
+    assert_eq!(h.status(Request::Doffset(0.5)), Status::SUCCESS);
+    // "System time : 0.500000000 seconds fast of NTP time".
+    assert!((correction(&mut h) + 0.5).abs() < 1e-6);
+    assert_eq!(h.status(Request::Doffset(-0.25)), Status::SUCCESS);
+    assert!((correction(&mut h) + 0.25).abs() < 1e-6);
+    // Beyond what the clock can take (2^32 s): "500 Failure", no change.
+    assert_eq!(h.status(Request::Doffset(1e10)), Status::FAILED);
+    assert!((correction(&mut h) + 0.25).abs() < 1e-6);
+    // It is being slewed out.
+    h.run(1.0);
+    assert!(correction(&mut h) + 0.25 > 0.05);
+}
+
+#[test]
+fn smoothtime_activates_and_resets() {
+    let mut h = Harness::new("smoothtime 400 0.001\n");
+    let smoothing = |h: &mut Harness| match h.body(Request::Smoothing) {
+        ReplyBody::Smoothing(s) => s,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(smoothing(&mut h).flags, 0);
+    // chronyd checks the option after the facility.
+    assert_eq!(h.status(Request::SmoothTime(2)), Status::INVALID);
+    assert_eq!(h.status(Request::SmoothTime(1)), Status::SUCCESS);
+    assert_eq!(smoothing(&mut h).flags, Smoothing::FLAG_ACTIVE);
+    // A correction of the clock is now smoothed out.
+    assert_eq!(h.status(Request::Doffset(1.0)), Status::SUCCESS);
+    let s = smoothing(&mut h);
+    assert!((s.offset - 1.0).abs() < 1e-6, "{s:?}");
+    assert!(s.remaining_time > 60_000.0, "{s:?}");
+    assert_eq!(h.status(Request::SmoothTime(0)), Status::SUCCESS);
+    let s = smoothing(&mut h);
+    assert_eq!((s.offset, s.remaining_time), (0.0, 0.0));
+    assert_eq!(s.flags, Smoothing::FLAG_ACTIVE);
+    // Activating again changes nothing.
+    assert_eq!(h.status(Request::SmoothTime(1)), Status::SUCCESS);
+    assert_eq!(smoothing(&mut h).flags, Smoothing::FLAG_ACTIVE);
 }

@@ -3,7 +3,7 @@
 
 use krony_wire::cmdmon::{
     ClientAccessesQuery, CmdAddr, CommandCode, NtpDataVersion, ReplyBody, Request, RequestHeader,
-    ServerStatsVersion, Status,
+    ServerStatsVersion, Smoothing, Status,
 };
 
 use super::*;
@@ -190,4 +190,48 @@ fn rtc_smoothing_and_manual_list_without_those_facilities() {
         .expect("fits");
     let out = h.raw(&b, localhost());
     assert_eq!(out.reply.map(|r| r.len()), Some(28));
+}
+
+#[test]
+fn smoothing_report_fields() {
+    let mut h = Harness::new("smoothtime 400 0.001 leaponly\n");
+    let smoothing = |h: &mut Harness| match h.body(Request::Smoothing) {
+        ReplyBody::Smoothing(s) => s,
+        other => panic!("{other:?}"),
+    };
+    let s = smoothing(&mut h);
+    assert_eq!(s.flags, Smoothing::FLAG_LEAPONLY);
+    assert_eq!(
+        (s.offset, s.last_update_ago, s.remaining_time),
+        (0.0, 0.0, 0.0)
+    );
+    assert_eq!(h.status(Request::SmoothTime(1)), Status::SUCCESS);
+    h.now = h.now.add_secs(30.0);
+    let s = smoothing(&mut h);
+    assert_eq!(s.flags, Smoothing::FLAG_ACTIVE | Smoothing::FLAG_LEAPONLY);
+    assert!((s.last_update_ago - 30.0).abs() < 1e-3, "{s:?}");
+    // leaponly: a correction of the clock is not smoothed.
+    assert_eq!(h.status(Request::Doffset(1.0)), Status::SUCCESS);
+    assert_eq!(smoothing(&mut h).offset, 0.0);
+
+    // Without leaponly, t seconds into smoothing out one second: offset
+    // 1 - w·t²/2, frequency -w·t, wander -w (w = 0.001 ppm/s). The clock
+    // slews the second out meanwhile, so 100 s of the uncorrected clock are
+    // t = 101 s of the corrected time the smoothing runs on.
+    let mut h = Harness::new("smoothtime 400 0.001\n");
+    assert_eq!(h.status(Request::SmoothTime(1)), Status::SUCCESS);
+    assert_eq!(h.status(Request::Doffset(1.0)), Status::SUCCESS);
+    h.run(100.0);
+    let s = smoothing(&mut h);
+    let t = 101.0;
+    assert_eq!(s.flags, Smoothing::FLAG_ACTIVE);
+    assert!(
+        (s.offset - (1.0 - 1e-9 * t * t / 2.0)).abs() < 1e-6,
+        "{s:?}"
+    );
+    assert!((s.freq_ppm + 1e-3 * t).abs() < 1e-3, "{s:?}");
+    assert!((s.wander_ppm + 0.001).abs() < 1e-6, "{s:?}");
+    assert!((s.last_update_ago - t).abs() < 1e-3, "{s:?}");
+    let total = 2.0 * 1e9f64.sqrt();
+    assert!((s.remaining_time - (total - t)).abs() < 0.01, "{s:?}");
 }
