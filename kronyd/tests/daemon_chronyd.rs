@@ -117,3 +117,39 @@ fn chronyd_synchronises_to_kronyd() {
         .unwrap_or(0);
     assert!(received >= 3, "{stats}");
 }
+
+/// Two kronyd instances (the README demo): a server at local stratum 10
+/// and a client synchronised to it with iburst, shown by chronyc.
+#[test]
+fn kronyd_synchronises_to_kronyd() {
+    if !installed(&[CHRONYC]) {
+        return;
+    }
+    let server_dir = tempfile::tempdir().unwrap();
+    let client_dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut conf = kronyd_base(server_dir.path());
+    conf.extend([
+        "local stratum 10".into(),
+        "allow 127.0.0.1".into(),
+        format!("port {port}"),
+        "bindaddress 127.0.0.1".into(),
+    ]);
+    let conf = write_conf(server_dir.path(), "kronyd.conf", &conf);
+    let server = start_kronyd(server_dir.path(), &conf, &[], &[]);
+    let mut conf = kronyd_base(client_dir.path());
+    conf.extend([
+        format!("server 127.0.0.1 port {port} iburst minpoll -2 maxpoll 0"),
+        "port 0".into(),
+    ]);
+    let conf = write_conf(client_dir.path(), "kronyd.conf", &conf);
+    let client = start_kronyd(client_dir.path(), &conf, &[], &[]);
+    assert!(
+        client.wait_log("Selected source 127.0.0.1", Duration::from_secs(10)),
+        "client:\n{}\nserver:\n{}",
+        client.log_text(),
+        server.log_text()
+    );
+    let tracking = chronyc(&client_dir.path().join("kronyd.sock"), &["tracking"]);
+    assert_eq!(field(&tracking, "Stratum"), Some("11"), "{tracking}");
+}

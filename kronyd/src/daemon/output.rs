@@ -9,7 +9,7 @@ use crate::files::driftfile::Driftfile;
 use crate::files::dump::{DumpDir, DumpSource, SourceState};
 use crate::files::logfiles::{LogFiles, LogKind};
 use crate::files::{DIR_MODE, create_dir_and_parents};
-use crate::logging::log_event;
+use crate::logging::{Severity, log_event};
 
 /// What the loop must do about an event the outputs cannot handle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +35,22 @@ impl Outputs {
         for dir in [&config.logdir, &config.dumpdir].into_iter().flatten() {
             if let Err(e) = create_dir_and_parents(std::path::Path::new(dir), DIR_MODE, None) {
                 log_event(e.severity(), e);
+            }
+        }
+        let l = &config.log;
+        for (on, name) in [
+            (l.statistics, "statistics"),
+            (l.selection, "selection"),
+            (l.refclocks, "refclocks"),
+            (l.tempcomp, "tempcomp"),
+            (l.rtc, "rtc"),
+        ] {
+            if on {
+                // The engine does not report these figures yet.
+                log_event(
+                    Severity::Warn,
+                    format!("log {name} is not supported by kronyd yet (ignored)"),
+                );
             }
         }
         Outputs {
