@@ -207,8 +207,17 @@ fn open_pidfile(config: &Config) -> Result<Option<PidFile>, String> {
     PidFile::create(&path).map(Some).map_err(|e| e.to_string())
 }
 
+/// Set by krony's tests (`.cargo/config.toml`, `.ci/run`): a kronyd started
+/// without `-x` then refuses to run instead of touching the real clock.
+const FORBID_CLOCK_ENV: &str = "KRONY_TEST_FORBID_CLOCK_CONTROL";
+
 /// The system clock, or with `-x`/`-Q` a virtual one.
 fn open_clock(opts: &Options, config: &Config) -> Result<DaemonClock, String> {
+    if opts.clock_control && std::env::var_os(FORBID_CLOCK_ENV).is_some() {
+        return Err(format!(
+            "control of the system clock is forbidden by {FORBID_CLOCK_ENV} (run with -x)"
+        ));
+    }
     if opts.clock_control {
         SystemClock::new(config.rtc_sync, config.clock_precision)
             .map(DaemonClock::System)
