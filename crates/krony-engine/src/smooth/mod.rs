@@ -39,6 +39,8 @@ use crate::discipline::{ChangeKind, ClockChange, ClockNotice, DisciplineEvent};
 #[cfg(test)]
 mod engine_tests;
 #[cfg(test)]
+mod sim_tests;
+#[cfg(test)]
 mod tests;
 
 /// The reference's skew must be below this many `max-wander` seconds for
