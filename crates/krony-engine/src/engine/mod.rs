@@ -182,7 +182,7 @@ struct Slot {
 ///    [`sources`](Self::sources), [`sourcestats`](Self::sourcestats),
 ///    [`selectdata`](Self::selectdata), [`ntpdata`](Self::ntpdata),
 ///    [`activity`](Self::activity), [`serverstats`](Self::serverstats),
-///    [`clients`](Self::clients).
+///    [`clients`](Self::clients), [`smoothing`](Self::smoothing).
 pub struct Engine {
     cfg: EngineConfig,
     reference: Reference,
