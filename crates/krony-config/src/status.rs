@@ -117,7 +117,7 @@ pub const DIRECTIVES: &[(&str, DirectiveStatus)] = &[
     ("rtcsync", Implemented),
     ("sched_priority", Implemented),
     ("server", Implemented),
-    ("smoothtime", Todo),
+    ("smoothtime", Implemented),
     ("sourcedir", Structural),
     ("stratumweight", Implemented),
     ("tempcomp", Todo),
