@@ -177,6 +177,9 @@ impl Daemon {
     /// Applies clock actions, sends datagrams, handles events, and ends a
     /// special mode (`-q`, `-Q`) that can no longer succeed.
     pub fn drain(&mut self, now: UnixTime) {
+        let resolved = self.sources.first_lookups_done();
+        self.outputs
+            .after_resolving(resolved, &mut self.engine, now);
         loop {
             self.net.flush(&mut self.engine, &mut self.clock);
             let Some(event) = self.engine.poll_event() else {

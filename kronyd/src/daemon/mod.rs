@@ -120,7 +120,8 @@ fn start(opts: &Options, config: Config) -> Result<(Daemon, Option<PidFile>), St
         .or_else(|| config.user.clone())
         .unwrap_or_else(|| "root".to_string());
     let user = privileges::lookup_user(&user_name).map_err(|e| e.to_string())?;
-    let outputs = Outputs::from_config(&config);
+    let mut outputs = Outputs::from_config(&config);
+    outputs.set_reload_dumps(opts.reload_dumps);
     let clock = open_clock(opts, &config)?;
     let mut engine = make_engine(opts, &config, &clock, outputs.driftfile())?;
     let family = match opts.family {
@@ -163,12 +164,6 @@ fn start(opts: &Options, config: Config) -> Result<(Daemon, Option<PidFile>), St
     }
     if opts.init_rtc {
         log_event(Severity::Warn, "RTC not supported by kronyd (-s ignored)");
-    }
-    if opts.reload_dumps {
-        log_event(
-            Severity::Warn,
-            "Loading dump files not supported by kronyd yet (-r ignored)",
-        );
     }
     let quit_at = opts
         .timeout

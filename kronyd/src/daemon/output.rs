@@ -2,11 +2,12 @@
 //! driftfile, the `logdir` logs; and, at exit, the dump files.
 
 use krony_config::Config;
+use krony_engine::engine::SourceDumpState;
 use krony_engine::select::SourceId;
 use krony_engine::{Engine, EngineEvent, UnixTime};
 
 use crate::files::driftfile::Driftfile;
-use crate::files::dump::{DumpDir, DumpSource, SourceState};
+use crate::files::dump::{DumpDir, DumpSource, LoadError, SourceState, loaded_message};
 use crate::files::logfiles::{LogFiles, LogKind};
 use crate::files::{DIR_MODE, create_dir_and_parents};
 use crate::logging::{Severity, log_event};
@@ -26,6 +27,9 @@ pub struct Outputs {
     driftfile: Option<Driftfile>,
     logs: LogFiles,
     dumpdir: Option<DumpDir>,
+    /// Until the first name resolution has ended: whether dumps are then
+    /// loaded (`-r`).
+    resolving_end: Option<bool>,
 }
 
 impl Outputs {
@@ -57,6 +61,29 @@ impl Outputs {
             driftfile: config.driftfile.as_ref().map(|d| Driftfile::new(&d.path)),
             logs: LogFiles::from_config(config),
             dumpdir: config.dumpdir.as_ref().map(DumpDir::new),
+            resolving_end: Some(false),
+        }
+    }
+
+    /// `-r`: load the dump files once the sources' names are resolved.
+    pub fn set_reload_dumps(&mut self, reload: bool) {
+        if let Some(r) = &mut self.resolving_end {
+            *r = reload;
+        }
+    }
+
+    /// Runs [`resolving_end`](Self::resolving_end) once, when the first
+    /// lookup of every configured name has ended (`first_lookups_done`).
+    pub fn after_resolving(
+        &mut self,
+        first_lookups_done: bool,
+        engine: &mut Engine,
+        now: UnixTime,
+    ) {
+        if first_lookups_done {
+            if let Some(reload) = self.resolving_end.take() {
+                self.resolving_end(engine, now, reload);
+            }
         }
     }
 
@@ -103,29 +130,87 @@ impl Outputs {
         }
     }
 
-    /// Writes a dump file per source with samples (at exit, `dumpdir`).
+    /// Writes a dump file per source with samples (`dump` command and at
+    /// exit, `dumpdir`).
     pub fn dump_sources(&self, engine: &Engine, now: UnixTime) {
         let Some(dir) = &self.dumpdir else { return };
         for row in engine.sources(now) {
-            let Some(src) = engine.source(row.id) else {
+            let (Some(src), Some(s)) = (engine.source(row.id), engine.source_dump_state(row.id))
+            else {
                 continue;
             };
-            let reach = src.reachability();
             let state = SourceState {
-                authenticated: false,
-                reach: reach.register,
-                reach_size: reach.size,
-                stratum: src.stratum(),
-                leap: src.leap(),
+                authenticated: s.authenticated,
+                reach: s.reach,
+                reach_size: s.reach_size,
+                stratum: s.stratum,
+                leap: s.leap,
             };
-            let name = row.name.clone();
             let dump = DumpSource::Ntp {
                 addr: row.addr.ip(),
-                name: &name,
+                name: &row.name,
             };
             if let Err(e) = dir.save(&dump, &state, src.stats()) {
                 log_event(e.severity(), e);
             }
+        }
+    }
+
+    /// chronyd's end of the first name resolution: with `-r` every
+    /// source's dump is loaded ("Loaded dump file for ...", an invalid one
+    /// is reported and ignored) and selection runs; then the dump files
+    /// are removed, with or without `-r`, so that stale ones are never
+    /// loaded later.
+    pub fn resolving_end(&self, engine: &mut Engine, now: UnixTime, reload: bool) {
+        let Some(dir) = &self.dumpdir else { return };
+        if reload {
+            let cooked = engine.cook(now);
+            for row in engine.sources(now) {
+                let dump = DumpSource::Ntp {
+                    addr: row.addr.ip(),
+                    name: &row.name,
+                };
+                load_one(dir, engine, row.id, &dump, cooked);
+            }
+            engine.finish_reload(now);
+        }
+        for e in dir.remove_all() {
+            log_event(e.severity(), e);
+        }
+    }
+}
+
+/// Loads the dump of one source into the engine.
+fn load_one(
+    dir: &DumpDir,
+    engine: &mut Engine,
+    id: SourceId,
+    dump: &DumpSource<'_>,
+    cooked: UnixTime,
+) {
+    let Some(authenticated) = engine.source_dump_state(id).map(|s| s.authenticated) else {
+        return;
+    };
+    let Some(stats) = engine.source_stats_mut(id) else {
+        return;
+    };
+    match dir.load(dump, authenticated, stats, cooked) {
+        Ok(s) => {
+            let state = SourceDumpState {
+                authenticated: s.authenticated,
+                reach: s.reach,
+                reach_size: s.reach_size,
+                stratum: s.stratum,
+                leap: s.leap,
+            };
+            engine.restore_source_state(id, &state);
+            log_event(Severity::Info, loaded_message(dump));
+        }
+        Err(e) => {
+            if let LoadError::Invalid { reason, .. } = &e {
+                log_event(Severity::Debug, format!("{}: {reason}", e));
+            }
+            log_event(e.severity(), e);
         }
     }
 }

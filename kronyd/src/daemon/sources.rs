@@ -118,6 +118,16 @@ impl Sources {
         !self.in_flight.is_empty() || !self.retries.is_empty()
     }
 
+    /// Whether every configured name has had its first lookup (chronyd's
+    /// end of resolving, after which dumps are loaded): lookups retried
+    /// after a failure do not count.
+    pub fn first_lookups_done(&self) -> bool {
+        !self
+            .in_flight
+            .values()
+            .any(|l| l.purpose == Purpose::Add && l.retry_delay <= RETRY_FIRST)
+    }
+
     /// How many configured sources still wait for their name (chronyc
     /// `activity`: "sources with unknown address").
     pub fn unresolved(&self) -> u32 {

@@ -19,6 +19,7 @@
 
 mod commands;
 mod config;
+mod dumps;
 mod events;
 mod manual;
 mod reports;
@@ -30,6 +31,7 @@ mod tests;
 
 pub use commands::SourceCommand;
 pub use config::{DEFAULT_PRECISION, EngineConfig};
+pub use dumps::SourceDumpState;
 pub use events::{EngineEvent, LogMessage};
 pub use manual::{MAX_MANUAL_SAMPLES, ManualSample, ManualTimestamp};
 pub use reports::{ActivityReport, SelectDataRow, SourceRow, SourceStatsRow};
@@ -156,6 +158,8 @@ struct Slot {
     options: SelectOptions,
     /// The source's line of the last selection round.
     selection: Option<crate::select::SourceReport>,
+    /// State restored from a dump file (`-r`).
+    restored: Option<dumps::Restored>,
 }
 
 /// The timekeeping engine: sources, selection, discipline, server.

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 
+use super::dumps::Restored;
 use super::{Engine, Slot};
 use crate::UnixTime;
 use crate::clientlog::{ClientAccessesPage, ClientLogError, ServerStats};
@@ -113,9 +114,10 @@ impl Engine {
                     name: s.name.clone(),
                     association: data.association,
                     state: self.state_of(*id).report_state(),
-                    stratum: data.stratum,
+                    stratum: Restored::stratum_leap(s.restored.as_ref())
+                        .map_or(data.stratum, |(stratum, _)| stratum),
                     poll: data.poll,
-                    reach: data.reach.register,
+                    reach: Restored::reach(s.restored.as_ref(), data.reach).register,
                     last: s.source.stats().get_source_report(cooked, true),
                 }
             })
@@ -208,7 +210,7 @@ fn select_row(id: SourceId, s: &Slot, state: SelectState) -> SelectDataRow {
         name: s.name.clone(),
         state,
         authenticated: s.source.candidate(id).authenticated,
-        reach: s.source.reachability().register,
+        reach: Restored::reach(s.restored.as_ref(), s.source.reachability()).register,
         configured: s.options,
         effective: sel.map_or(s.options, |r| r.effective),
         last_sample_ago: sel.map_or(0.0, |r| r.last_sample_ago),

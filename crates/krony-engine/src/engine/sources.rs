@@ -9,6 +9,7 @@ use krony_wire::ntp::{LeapIndicator, NtpRepr};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
+use super::dumps::Restored;
 use super::{Engine, EngineError, EngineEvent, Incoming, Slot, Transmit};
 use crate::UnixTime;
 use crate::clock::LeapStatus;
@@ -68,6 +69,7 @@ impl Engine {
                 kind,
                 options: select,
                 selection: None,
+                restored: None,
             },
         );
         let what = if kind == ConfigKind::Pool {
@@ -126,6 +128,7 @@ impl Engine {
         let old = slot.source.remote();
         slot.source.change_address(cooked, addr);
         slot.selection = None;
+        slot.restored = None;
         let text = format!(
             "Source {} replaced with {} ({})",
             old.ip(),
@@ -252,7 +255,12 @@ impl Engine {
         let ip = slot.source.remote().ip();
         let pool = slot.kind == ConfigKind::Pool;
         match e {
-            SourceEvent::SampleAccumulated { .. } => self.select(now, Some(id)),
+            SourceEvent::SampleAccumulated { .. } => {
+                if let Some(slot) = self.sources.get_mut(&id) {
+                    Restored::sampled(&mut slot.restored);
+                }
+                self.select(now, Some(id));
+            }
             SourceEvent::Unreachable { full } => {
                 if full && pool {
                     self.events.push_back(EngineEvent::ReplaceSource(id));
@@ -316,6 +324,10 @@ impl Engine {
             .map(|(id, slot)| {
                 let mut c = slot.source.candidate(*id);
                 c.options = slot.options;
+                c.reach = Restored::reach(slot.restored.as_ref(), c.reach);
+                if let Some((stratum, leap)) = Restored::stratum_leap(slot.restored.as_ref()) {
+                    (c.stratum, c.leap) = (stratum, leap);
+                }
                 c.stats = selection_stats(slot.source.stats(), cooked);
                 c
             })

@@ -143,6 +143,14 @@ impl Selector {
         self.memory.remove(&id);
     }
 
+    /// Counts a new sample of a source without running a round (chrony's
+    /// `SRC_ReloadSources` after a dump was loaded: an immediate update of
+    /// the reference is allowed).
+    pub fn count_update(&mut self, id: SourceId) {
+        let mem = self.memory.entry(id).or_default();
+        mem.updates = mem.updates.saturating_add(1);
+    }
+
     /// The state of a source after the last round.
     pub fn state(&self, id: SourceId) -> Option<SelectState> {
         self.memory.get(&id).map(|m| m.status)

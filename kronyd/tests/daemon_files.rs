@@ -1,0 +1,133 @@
+//! kronyd's files beyond the driftfile (issue 4, "Files, logs, process"):
+//! dump files loaded with `-r`, written by `chronyc dump` and at exit; every
+//! kronyd with `-x` on loopback, its sources at ports where nothing answers
+//! unless a test says otherwise.
+#![allow(clippy::unwrap_used)]
+
+mod daemon_support;
+
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use daemon_support::*;
+
+/// A dump of `name` in chrony's format with three samples, the newest
+/// `ago` seconds ago.
+fn dump_text(name: &str, ago: u64) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut text = format!("SRC0\n{name}\n0 377 8 2 0\n3 0\n");
+    for i in 0..3u64 {
+        let t = now - ago - 32 * (2 - i);
+        text.push_str(&format!(
+            "{t}.250000000 {o:.6e} {o:.6e} 2.000000e-04 1.000000e-06 3.000000e-04 2.000000e-05\n",
+            o = 1.5e-4 + 1e-6 * i as f64,
+        ));
+    }
+    text.replace("e-4", "e-04").replace("e-6", "e-06")
+}
+
+/// Whether `file` exists and starts with a dump header naming `name`.
+fn is_dump_of(file: &Path, name: &str) -> bool {
+    std::fs::read_to_string(file).is_ok_and(|t| t.starts_with(&format!("SRC0\n{name}\n")))
+}
+
+#[test]
+fn dumps_are_loaded_with_r_removed_and_written_on_dump_and_exit() {
+    if !installed(&[CHRONYC]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let dumps = d.join("dumps");
+    std::fs::create_dir(&dumps).unwrap();
+    std::fs::write(dumps.join("127.0.0.1.dat"), dump_text("127.0.0.1", 20)).unwrap();
+    // A corrupt dump is reported and ignored.
+    std::fs::write(
+        dumps.join("127.0.0.2.dat"),
+        "SRC0\n127.0.0.2\n0 377 8 2 0\n3 0\nx\n",
+    )
+    .unwrap();
+    // A stale dump of no configured source is removed without a word.
+    std::fs::write(dumps.join("192.0.2.1.dat"), dump_text("192.0.2.1", 20)).unwrap();
+    let (p1, p2) = (free_port(), free_port());
+    let mut conf = kronyd_base(d);
+    conf.extend([
+        format!("server 127.0.0.1 port {p1}"),
+        format!("server 127.0.0.2 port {p2}"),
+        "port 0".into(),
+        format!("dumpdir {}", dumps.display()),
+    ]);
+    let conf = write_conf(d, "kronyd.conf", &conf);
+    let mut kronyd = start_kronyd(d, &conf, &["-r"], &[]);
+    assert!(
+        kronyd.wait_log("Loaded dump file for 127.0.0.1", Duration::from_secs(5)),
+        "{}",
+        kronyd.log_text()
+    );
+    assert!(
+        kronyd.wait_log(
+            "Could not load dump file for 127.0.0.2",
+            Duration::from_secs(2)
+        ),
+        "{}",
+        kronyd.log_text()
+    );
+    let sock = d.join("kronyd.sock");
+    let stats = chronyc(&sock, &["sourcestats"]);
+    let row = stats
+        .lines()
+        .find(|l| l.starts_with("127.0.0.1 "))
+        .unwrap_or_else(|| panic!("{stats}"));
+    let np: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(np.get(1), Some(&"3"), "three samples loaded: {stats}");
+    let sources = chronyc(&sock, &["sources"]);
+    let row = sources
+        .lines()
+        .find(|l| l.contains("127.0.0.1"))
+        .unwrap_or_else(|| panic!("{sources}"));
+    let cols: Vec<&str> = row.split_whitespace().collect();
+    // Stratum restored; reach restored (one failed poll may have shifted it).
+    assert_eq!(cols.get(2), Some(&"2"), "{sources}");
+    assert!(matches!(cols.get(4), Some(&"377" | &"376")), "{sources}");
+    // Loaded or not, dumps are removed at start.
+    assert!(!dumps.join("192.0.2.1.dat").exists());
+    assert!(!dumps.join("127.0.0.1.dat").exists());
+    assert!(!dumps.join("127.0.0.2.dat").exists());
+
+    let reply = chronyc(&sock, &["dump"]);
+    assert!(reply.contains("200 OK"), "{reply}");
+    assert!(is_dump_of(&dumps.join("127.0.0.1.dat"), "127.0.0.1"));
+    // No samples, no dump.
+    assert!(!dumps.join("127.0.0.2.dat").exists());
+    std::fs::remove_file(dumps.join("127.0.0.1.dat")).unwrap();
+    assert_eq!(kronyd.terminate(Duration::from_secs(5)), Some(0));
+    assert!(is_dump_of(&dumps.join("127.0.0.1.dat"), "127.0.0.1"));
+}
+
+#[test]
+fn without_r_dumps_are_removed_not_loaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let dumps = d.join("dumps");
+    std::fs::create_dir(&dumps).unwrap();
+    std::fs::write(dumps.join("127.0.0.1.dat"), dump_text("127.0.0.1", 20)).unwrap();
+    let mut conf = kronyd_base(d);
+    conf.extend([
+        format!("server 127.0.0.1 port {}", free_port()),
+        "port 0".into(),
+        format!("dumpdir {}", dumps.display()),
+    ]);
+    let conf = write_conf(d, "kronyd.conf", &conf);
+    let kronyd = start_kronyd(d, &conf, &[], &[]);
+    assert!(
+        wait_until(Duration::from_secs(5), || !dumps
+            .join("127.0.0.1.dat")
+            .exists()),
+        "{}",
+        kronyd.log_text()
+    );
+    assert!(!kronyd.log_text().contains("Loaded dump file"));
+}
