@@ -131,3 +131,74 @@ fn without_r_dumps_are_removed_not_loaded() {
     );
     assert!(!kronyd.log_text().contains("Loaded dump file"));
 }
+
+/// `log statistics selection`: a kronyd client of a kronyd server writes
+/// chrony's lines, after the banners, into `statistics.log` and
+/// `selection.log`.
+#[test]
+fn statistics_and_selection_logs() {
+    let server_dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut conf = kronyd_base(server_dir.path());
+    conf.extend([
+        "local stratum 10".into(),
+        "allow 127.0.0.1".into(),
+        format!("port {port}"),
+        "bindaddress 127.0.0.1".into(),
+    ]);
+    let conf = write_conf(server_dir.path(), "kronyd.conf", &conf);
+    let _server = start_kronyd(server_dir.path(), &conf, &[], &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let logs = d.join("log");
+    let mut conf = kronyd_base(d);
+    conf.extend([
+        format!("server 127.0.0.1 port {port} iburst minpoll -4 maxpoll -4"),
+        "port 0".into(),
+        format!("logdir {}", logs.display()),
+        "log statistics selection".into(),
+    ]);
+    let conf = write_conf(d, "kronyd.conf", &conf);
+    let client = start_kronyd(d, &conf, &[], &[]);
+    assert!(
+        client.wait_log("Selected source 127.0.0.1", Duration::from_secs(10)),
+        "{}",
+        client.log_text()
+    );
+    let read = |name: &str| std::fs::read_to_string(logs.join(name)).unwrap_or_default();
+    assert!(wait_until(Duration::from_secs(5), || read(
+        "statistics.log"
+    )
+    .lines()
+    .filter(|l| l.contains(" 127.0.0.1 "))
+    .count()
+        >= 2));
+    let stats = read("statistics.log");
+    let mut lines = stats.lines();
+    assert_eq!(
+        lines.next().map(|l| l.chars().all(|c| c == '=')),
+        Some(true)
+    );
+    assert!(
+        lines
+            .next()
+            .is_some_and(|l| l.contains("Std dev'n Est offset"))
+    );
+    let line = stats.lines().find(|l| l.contains(" 127.0.0.1 ")).unwrap();
+    // chrony's columns: date time address 8 figures and 3 counts.
+    assert_eq!(line.len(), 116, "{line}");
+    assert_eq!(line.split_whitespace().count(), 13, "{line}");
+    let selection = read("selection.log");
+    assert!(
+        selection.contains("IP Address   S EOpts Reach Score"),
+        "{selection}"
+    );
+    assert!(
+        selection
+            .lines()
+            .any(|l| l.contains(" 127.0.0.1       * -----")),
+        "{selection}"
+    );
+    // The warnings for these kinds are gone.
+    assert!(!client.log_text().contains("not supported by kronyd yet"));
+}

@@ -7,8 +7,9 @@ use krony_engine::select::SourceId;
 use krony_engine::{Engine, EngineEvent, UnixTime};
 
 use crate::files::driftfile::Driftfile;
-use crate::files::dump::{DumpDir, DumpSource, LoadError, SourceState, loaded_message};
+use crate::files::dump::{DumpDir, DumpSource, LoadError, SourceState, ip_text, loaded_message};
 use crate::files::logfiles::{LogFiles, LogKind};
+use crate::files::loglines::{SelectionLogLine, StatisticsLogLine};
 use crate::files::{DIR_MODE, create_dir_and_parents};
 use crate::logging::{Severity, log_event};
 
@@ -43,8 +44,6 @@ impl Outputs {
         }
         let l = &config.log;
         for (on, name) in [
-            (l.statistics, "statistics"),
-            (l.selection, "selection"),
             (l.refclocks, "refclocks"),
             (l.tempcomp, "tempcomp"),
             (l.rtc, "rtc"),
@@ -108,6 +107,30 @@ impl Outputs {
             EngineEvent::TrackingLog(line) => self.log_line(LogKind::Tracking, &line.to_string()),
             EngineEvent::Measurement(record) => {
                 self.log_line(LogKind::Measurements, &record.to_log_line());
+            }
+            EngineEvent::Statistics(r) => {
+                let addr = ip_text(&r.addr);
+                let line = StatisticsLogLine {
+                    time: r.time,
+                    source: &addr,
+                    info: r.info,
+                };
+                self.log_line(LogKind::Statistics, &line.to_string());
+            }
+            EngineEvent::Selection(r) => {
+                let addr = ip_text(&r.addr);
+                let line = SelectionLogLine {
+                    time: r.time,
+                    source: &addr,
+                    state: r.state,
+                    options: r.options,
+                    reach: r.reach,
+                    score: r.score,
+                    last_sample_ago: r.last_sample_ago,
+                    lo: r.lo,
+                    hi: r.hi,
+                };
+                self.log_line(LogKind::Selection, &line.to_string());
             }
             EngineEvent::ReplaceSource(id) => return Some(Request::ReplaceSource(id)),
             EngineEvent::Exit { success } => return Some(Request::Exit(u8::from(!success))),

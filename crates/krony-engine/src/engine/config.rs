@@ -47,6 +47,10 @@ pub struct EngineConfig {
     pub log_measurements: bool,
     /// `log rawmeasurements`: also for responses that failed tests.
     pub log_raw_measurements: bool,
+    /// `log statistics`: emit [`EngineEvent::Statistics`](super::EngineEvent::Statistics).
+    pub log_statistics: bool,
+    /// `log selection`: emit [`EngineEvent::Selection`](super::EngineEvent::Selection).
+    pub log_selection: bool,
     /// Seed of the per-source and server random streams; `None` takes it from
     /// the seed given to [`Engine::new`](super::Engine::new).
     pub rng_seed: Option<u64>,
@@ -67,6 +71,8 @@ impl Default for EngineConfig {
             initial_frequency: None,
             log_measurements: false,
             log_raw_measurements: false,
+            log_statistics: false,
+            log_selection: false,
             rng_seed: None,
             smooth: None,
         }
@@ -130,6 +136,8 @@ impl EngineConfig {
             initial_frequency: None,
             log_measurements: config.log.measurements || config.log.raw_measurements,
             log_raw_measurements: config.log.raw_measurements,
+            log_statistics: config.log.statistics,
+            log_selection: config.log.selection,
             rng_seed: None,
             smooth: config
                 .smoothtime

@@ -2,10 +2,13 @@
 //! with chrony's texts, and requests for I/O only the daemon can do.
 
 use core::fmt;
+use std::net::IpAddr;
 
+use crate::UnixTime;
 use crate::discipline::{LogLevel, TrackingLogLine};
-use crate::select::SourceId;
+use crate::select::{SelectOptions, SelectState, SourceId};
 use crate::source::MeasurementRecord;
+use crate::stats::RegressionInfo;
 
 /// A line to log, at chrony's severity and with chrony's text (admins and
 /// chrony's test suite grep for them).
@@ -41,6 +44,11 @@ pub enum EngineEvent {
     TrackingLog(TrackingLogLine),
     /// A line for the `measurements` log file.
     Measurement(Box<MeasurementRecord>),
+    /// A line for the `statistics` log file: a source's new regression.
+    Statistics(Box<StatisticsRecord>),
+    /// A line for the `selection` log file: one source's result of a
+    /// selection round.
+    Selection(Box<SelectionRecord>),
     /// The source (a pool member) is unreachable or a falseticker for long:
     /// the daemon may resolve the pool again and
     /// [`change its address`](super::Engine::change_source_address).
@@ -51,6 +59,46 @@ pub enum EngineEvent {
         /// Whether the mode succeeded.
         success: bool,
     },
+}
+
+/// The figures of a source's regression after a new sample (chrony's
+/// `statistics` log, written by `sourcestats.c`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StatisticsRecord {
+    /// The source.
+    pub id: SourceId,
+    /// Its address.
+    pub addr: IpAddr,
+    /// The time of the estimated offset (the newest sample's, cooked).
+    pub time: UnixTime,
+    /// The regression's figures.
+    pub info: RegressionInfo,
+}
+
+/// One source's line of a selection round (chrony's `selection` log,
+/// written by `sources.c` whenever a source's state is set).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SelectionRecord {
+    /// The source.
+    pub id: SourceId,
+    /// Its address.
+    pub addr: IpAddr,
+    /// The (cooked) time of the round.
+    pub time: UnixTime,
+    /// The state the round gave it.
+    pub state: SelectState,
+    /// Its effective selection options.
+    pub options: SelectOptions,
+    /// Its reachability register.
+    pub reach: u8,
+    /// Its score against the system peer.
+    pub score: f64,
+    /// Age of its newest sample, seconds.
+    pub last_sample_ago: f64,
+    /// Low end of its selection interval, seconds.
+    pub lo: f64,
+    /// High end of its selection interval, seconds.
+    pub hi: f64,
 }
 
 impl EngineEvent {

@@ -32,7 +32,7 @@ mod tests;
 pub use commands::SourceCommand;
 pub use config::{DEFAULT_PRECISION, EngineConfig};
 pub use dumps::SourceDumpState;
-pub use events::{EngineEvent, LogMessage};
+pub use events::{EngineEvent, LogMessage, SelectionRecord, StatisticsRecord};
 pub use manual::{MAX_MANUAL_SAMPLES, ManualSample, ManualTimestamp};
 pub use reports::{ActivityReport, SelectDataRow, SourceRow, SourceStatsRow};
 

@@ -10,7 +10,9 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use super::dumps::Restored;
-use super::{Engine, EngineError, EngineEvent, Incoming, Slot, Transmit};
+use super::{
+    Engine, EngineError, EngineEvent, Incoming, SelectionRecord, Slot, StatisticsRecord, Transmit,
+};
 use crate::UnixTime;
 use crate::clock::LeapStatus;
 use crate::discipline::{LogLevel, RefMode, SyncUpdate};
@@ -256,8 +258,20 @@ impl Engine {
         let pool = slot.kind == ConfigKind::Pool;
         match e {
             SourceEvent::SampleAccumulated { .. } => {
+                let log = self.cfg.log_statistics;
                 if let Some(slot) = self.sources.get_mut(&id) {
                     Restored::sampled(&mut slot.restored);
+                    let regression = slot.source.stats_mut().take_regression();
+                    if let Some((time, info)) = regression.filter(|_| log) {
+                        let record = StatisticsRecord {
+                            id,
+                            addr: ip,
+                            time,
+                            info,
+                        };
+                        self.events
+                            .push_back(EngineEvent::Statistics(Box::new(record)));
+                    }
                 }
                 self.select(now, Some(id));
             }
@@ -334,6 +348,9 @@ impl Engine {
             .collect();
         let cfg = self.select_config();
         let sel = self.selector.select(&candidates, updated, &cfg);
+        if self.cfg.log_selection {
+            self.log_selection(cooked, &candidates, &sel.sources);
+        }
         for r in &sel.sources {
             if let Some(slot) = self.sources.get_mut(&r.id) {
                 slot.selection = Some(*r);
@@ -390,6 +407,39 @@ impl Engine {
             };
             self.reference.set_reference(now, &update);
             self.drain_reference(now);
+        }
+    }
+}
+
+impl Engine {
+    /// The `selection` log's line of every source in a round.
+    fn log_selection(
+        &mut self,
+        cooked: UnixTime,
+        candidates: &[select::Candidate],
+        reports: &[select::SourceReport],
+    ) {
+        for r in reports {
+            let (Some(slot), Some(c)) = (
+                self.sources.get(&r.id),
+                candidates.iter().find(|c| c.id == r.id),
+            ) else {
+                continue;
+            };
+            let record = SelectionRecord {
+                id: r.id,
+                addr: slot.source.remote().ip(),
+                time: cooked,
+                state: r.state,
+                options: r.effective,
+                reach: c.reach.register,
+                score: r.score,
+                last_sample_ago: r.last_sample_ago,
+                lo: r.lo,
+                hi: r.hi,
+            };
+            self.events
+                .push_back(EngineEvent::Selection(Box::new(record)));
         }
     }
 }

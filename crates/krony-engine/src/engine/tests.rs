@@ -49,6 +49,8 @@ struct Node {
     clock: TestClock,
     addr: SocketAddr,
     log: Vec<String>,
+    /// Events other than log lines.
+    events: Vec<EngineEvent>,
 }
 
 fn node(config: &str, addr: SocketAddr, offset: f64, natural: f64, seed: u64) -> Node {
@@ -73,6 +75,7 @@ fn node(config: &str, addr: SocketAddr, offset: f64, natural: f64, seed: u64) ->
         clock,
         addr,
         log: Vec::new(),
+        events: Vec::new(),
     }
 }
 
@@ -85,8 +88,9 @@ fn drain(nodes: &mut [Node], i: usize, t: f64, flight: &mut Flight) {
         n.clock.apply(a);
     }
     while let Some(e) = n.engine.poll_event() {
-        if let Some(m) = e.as_log() {
-            n.log.push(m.text.clone());
+        match e.as_log() {
+            Some(m) => n.log.push(m.text.clone()),
+            None => n.events.push(e),
         }
     }
     let from = n.addr;
@@ -222,4 +226,51 @@ fn duplicate_and_unknown_sources() {
         Err(EngineError::UnknownSource)
     );
     assert!(n.engine.poll_timeout().is_none());
+}
+
+#[test]
+fn statistics_and_selection_records_with_log_statistics_selection() {
+    let server = node("local stratum 1\nallow all\n", addr(1), 0.0, 0.0, 7);
+    let config = "server 192.0.2.1 minpoll 0 maxpoll 2 iburst prefer\nport 0\n\
+                  log statistics selection\n";
+    let client = node(config, addr(2), 0.01, 0.0, 8);
+    let mut nodes = [server, client];
+    run(&mut nodes, 30.0);
+    let client = &nodes[1];
+    let stats: Vec<&StatisticsRecord> = client
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            EngineEvent::Statistics(r) => Some(&**r),
+            _ => None,
+        })
+        .collect();
+    let selection: Vec<&SelectionRecord> = client
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            EngineEvent::Selection(r) => Some(&**r),
+            _ => None,
+        })
+        .collect();
+    // A regression needs three samples; then one line per sample.
+    assert!(stats.len() >= 5, "{}", stats.len());
+    let first = stats[0];
+    assert_eq!(first.addr, addr(1).ip());
+    assert_eq!(first.info.n_samples, 3);
+    assert!(stats.windows(2).all(|w| w[0].time < w[1].time));
+    // One line per round; the source ends up selected, with its options.
+    assert!(selection.len() >= stats.len(), "{}", selection.len());
+    let last = selection[selection.len() - 1];
+    assert_eq!(last.state.as_char(), '*');
+    assert!(last.options.prefer);
+    assert_ne!(last.reach, 0);
+    assert!(last.lo <= last.hi);
+    // Without the log directives, no records.
+    assert!(
+        nodes[0]
+            .events
+            .iter()
+            .all(|e| !matches!(e, EngineEvent::Statistics(_) | EngineEvent::Selection(_)))
+    );
 }

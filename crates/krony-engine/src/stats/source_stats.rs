@@ -173,6 +173,9 @@ pub struct SourceStats {
     estimated_frequency_sd: f64,
     skew: f64,
     std_dev: f64,
+    /// The figures of the last successful regression, until taken (for
+    /// the `statistics` log).
+    last_regression: Option<RegressionInfo>,
 }
 
 impl SourceStats {
@@ -203,6 +206,7 @@ impl SourceStats {
             estimated_frequency_sd: WORST_CASE_FREQ_BOUND,
             skew: WORST_CASE_FREQ_BOUND,
             std_dev: WORST_CASE_STDDEV_BOUND,
+            last_regression: None,
         };
         s.reset();
         s
@@ -427,7 +431,15 @@ impl SourceStats {
             }
         };
         self.find_best_sample();
+        self.last_regression = info;
         info
+    }
+
+    /// The figures of the last successful regression not taken yet, with
+    /// the time of its offset (the newest sample's): chrony's `statistics`
+    /// log line.
+    pub fn take_regression(&mut self) -> Option<(UnixTime, RegressionInfo)> {
+        self.last_regression.take().map(|i| (self.offset_time, i))
     }
 
     /// Takes the estimates from a successful fit and drops the samples the
@@ -446,6 +458,8 @@ impl SourceStats {
         if let Some(last) = self.newest() {
             self.offset_time = last.time;
         }
+        // chrony logs the count before the runs test's samples are dropped.
+        let n_samples = self.n_samples();
         self.prune(best.start);
         RegressionInfo {
             std_dev: self.std_dev,
@@ -454,7 +468,7 @@ impl SourceStats {
             frequency: self.estimated_frequency,
             skew: self.skew,
             stress: (old_freq - self.estimated_frequency).abs() / old_skew,
-            n_samples: self.n_samples(),
+            n_samples,
             best_start: best.start,
             n_runs: self.n_runs,
             asymmetry: self.asymmetry,

@@ -372,3 +372,14 @@ fn source_report_hides_the_subsecond_part_for_ntp() {
     let empty = SourceStats::new(StatsParams::default()).get_source_report(at(0.0), true);
     assert_eq!(empty.latest_meas_ago, None);
 }
+
+#[test]
+fn regression_figures_are_taken_once_with_the_offset_time() {
+    let (mut stats, last) = drifting_source(10, 3);
+    let (time, info) = stats.take_regression().unwrap();
+    assert_eq!(time, at(last));
+    // Counted before the runs test drops samples, as chrony logs it.
+    assert_eq!(info.n_samples, stats.n_samples() + info.best_start);
+    assert!((info.frequency - 10e-6).abs() < 1e-6);
+    assert!(stats.take_regression().is_none());
+}
