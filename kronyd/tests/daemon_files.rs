@@ -202,3 +202,53 @@ fn statistics_and_selection_logs() {
     // The warnings for these kinds are gone.
     assert!(!client.log_text().contains("not supported by kronyd yet"));
 }
+
+/// `sourcedir` at start and `chronyc reload sources`: a removed line
+/// removes its source, a new one is added, an unchanged one is kept.
+#[test]
+fn sourcedir_and_reload_sources() {
+    if !installed(&[CHRONYC]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let srcdir = d.join("sources.d");
+    std::fs::create_dir(&srcdir).unwrap();
+    let (p1, p2, p3) = (free_port(), free_port(), free_port());
+    std::fs::write(
+        srcdir.join("a.sources"),
+        format!("server 127.0.0.1 port {p1}\nserver 127.0.0.3 port {p3}\n"),
+    )
+    .unwrap();
+    std::fs::write(srcdir.join("ignored.conf"), "server 127.0.0.9\n").unwrap();
+    let mut conf = kronyd_base(d);
+    conf.extend(["port 0".into(), format!("sourcedir {}", srcdir.display())]);
+    let conf = write_conf(d, "kronyd.conf", &conf);
+    let kronyd = start_kronyd(d, &conf, &[], &[]);
+    let sock = d.join("kronyd.sock");
+    let listed = |ip: &str| chronyc(&sock, &["sources"]).contains(&format!(" {ip} "));
+    assert!(
+        wait_until(Duration::from_secs(5), || listed("127.0.0.1")),
+        "{}",
+        kronyd.log_text()
+    );
+    assert!(listed("127.0.0.3"));
+    assert!(!listed("127.0.0.9"));
+    std::fs::write(
+        srcdir.join("a.sources"),
+        format!("server 127.0.0.3 port {p3}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        srcdir.join("b.sources"),
+        format!("pool 127.0.0.2 port {p2}\n"),
+    )
+    .unwrap();
+    let reply = chronyc(&sock, &["reload", "sources"]);
+    assert!(reply.contains("200 OK"), "{reply}");
+    assert!(kronyd.wait_log("Removed source 127.0.0.1", Duration::from_secs(2)));
+    assert!(!listed("127.0.0.1"));
+    assert!(listed("127.0.0.2"), "{}", chronyc(&sock, &["sources"]));
+    assert!(listed("127.0.0.3"));
+    assert!(!kronyd.log_text().contains("Removed source 127.0.0.3"));
+}

@@ -78,10 +78,13 @@ impl Daemon {
                 self.sources.add_spec(now, &mut self.engine, spec);
             }
             DaemonAction::Refresh => self.sources.refresh(now),
-            DaemonAction::Rekey | DaemonAction::ReloadSources => log_event(
+            DaemonAction::Rekey => log_event(
                 Severity::Debug,
                 format!("{action:?} not supported by kronyd yet"),
             ),
+            DaemonAction::ReloadSources => {
+                self.sources.reload_source_dirs(now, &mut self.engine);
+            }
         }
     }
 }

@@ -155,6 +155,7 @@ fn start(opts: &Options, config: Config) -> Result<(Daemon, Option<PidFile>), St
     let signals = SignalPipe::install().map_err(|e| e.to_string())?;
     let now = clock.now();
     let mut sources = Sources::new(config.sources.clone(), family);
+    sources.set_source_dirs(config.sourcedirs.clone());
     sources.start(now, &mut engine);
     if opts.scfilter_level != 0 {
         log_event(

@@ -56,6 +56,10 @@ pub struct Sources {
     origin: BTreeMap<SourceId, usize>,
     last_replace: BTreeMap<SourceId, UnixTime>,
     next_tag: u64,
+    /// The `sourcedir` directives (each a list of directories).
+    source_dirs: Vec<Vec<String>>,
+    /// The lines of `specs` that came from the `sourcedir` files, in use.
+    from_dirs: Vec<usize>,
 }
 
 impl Sources {
@@ -70,14 +74,75 @@ impl Sources {
             origin: BTreeMap::new(),
             last_replace: BTreeMap::new(),
             next_tag: 1,
+            source_dirs: Vec::new(),
+            from_dirs: Vec::new(),
         }
     }
 
-    /// Adds every configured source: addresses now, names once resolved.
+    /// The `sourcedir` directories, read by [`start`](Self::start) and
+    /// [`reload_source_dirs`](Self::reload_source_dirs).
+    pub fn set_source_dirs(&mut self, dirs: Vec<Vec<String>>) {
+        self.source_dirs = dirs;
+    }
+
+    /// Adds every configured source (addresses now, names once resolved),
+    /// then those of the `sourcedir` files, as chronyd does.
     pub fn start(&mut self, now: UnixTime, engine: &mut Engine) {
         for i in 0..self.specs.len() {
             self.start_one(now, engine, i);
         }
+        self.reload_source_dirs(now, engine);
+    }
+
+    /// Reads the `sourcedir` files (at start and on `reload sources`):
+    /// sources whose line is gone or changed are removed, new lines are
+    /// added, and sources whose line is unchanged keep their state
+    /// (chrony's `reload_source_dirs`).
+    pub fn reload_source_dirs(&mut self, now: UnixTime, engine: &mut Engine) {
+        let (mut wanted, warnings) =
+            krony_config::load_source_dirs(&krony_config::RealFs, &self.source_dirs);
+        for w in warnings {
+            log_event(Severity::Warn, w);
+        }
+        let mut kept = Vec::new();
+        for i in std::mem::take(&mut self.from_dirs) {
+            let pos = self
+                .specs
+                .get(i)
+                .and_then(|spec| wanted.iter().position(|w| w == spec));
+            match pos {
+                Some(p) => {
+                    wanted.remove(p);
+                    kept.push(i);
+                }
+                None => self.retire(now, engine, i),
+            }
+        }
+        self.from_dirs = kept;
+        for spec in wanted {
+            self.specs.push(spec);
+            let i = self.specs.len() - 1;
+            self.from_dirs.push(i);
+            self.start_one(now, engine, i);
+        }
+    }
+
+    /// Removes the sources of configured line `i` and drops its lookups
+    /// (an answer to one then finds no lookup and is ignored).
+    fn retire(&mut self, now: UnixTime, engine: &mut Engine, i: usize) {
+        let ids: Vec<SourceId> = self
+            .origin
+            .iter()
+            .filter(|(_, line)| **line == i)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            self.origin.remove(&id);
+            self.last_replace.remove(&id);
+            let _ = engine.remove_source(now, id);
+        }
+        self.in_flight.retain(|_, l| l.spec_index != i);
+        self.retries.retain(|(_, l)| l.spec_index != i);
     }
 
     /// Adds the source of configured line `i`, or starts its lookup.
@@ -444,5 +509,34 @@ mod tests {
             !s.special_mode_failed(&e),
             "a new source still has its burst"
         );
+    }
+
+    #[test]
+    fn reload_keeps_unchanged_lines_and_replaces_changed_ones() {
+        let now = UnixTime::from_secs_nanos(1e9 as i64, 0);
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let file = tmp.path().join("x.sources");
+        std::fs::write(&file, "server 192.0.2.1\nserver 192.0.2.2\n").expect("write");
+        let mut e = engine();
+        let mut s = Sources::new(specs("server 192.0.2.9\n"), Family::Any);
+        s.set_source_dirs(vec![vec![tmp.path().display().to_string()]]);
+        s.start(now, &mut e);
+        let remote = |e: &Engine| -> Vec<String> {
+            let ids = e.source_ids();
+            ids.iter()
+                .filter_map(|id| e.source(*id).map(|x| x.remote().ip().to_string()))
+                .collect()
+        };
+        assert_eq!(remote(&e), ["192.0.2.9", "192.0.2.1", "192.0.2.2"]);
+        let kept = e.source_ids()[1];
+        // A changed option is a new line: the source is replaced.
+        std::fs::write(&file, "server 192.0.2.1\nserver 192.0.2.2 minpoll 4\n").expect("write");
+        s.reload_source_dirs(now, &mut e);
+        assert_eq!(remote(&e), ["192.0.2.9", "192.0.2.1", "192.0.2.2"]);
+        assert_eq!(e.source_ids()[1], kept);
+        assert_ne!(e.source_ids()[2], SourceId(3));
+        std::fs::remove_file(&file).expect("remove");
+        s.reload_source_dirs(now, &mut e);
+        assert_eq!(remote(&e), ["192.0.2.9"], "configured sources stay");
     }
 }
