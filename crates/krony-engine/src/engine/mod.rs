@@ -22,6 +22,7 @@ mod config;
 mod dumps;
 mod events;
 mod manual;
+mod modes;
 mod reports;
 mod smoothing;
 mod sources;
@@ -179,7 +180,9 @@ struct Slot {
 /// 3. **Outputs**, drained after every input in this order:
 ///    [`poll_clock_action`](Self::poll_clock_action) (apply each to the
 ///    clock at once: later outputs assume they were applied),
-///    [`poll_transmit`](Self::poll_transmit) (send each),
+///    [`poll_transmit`](Self::poll_transmit) (send each, passing it to
+///    [`stamp_transmit`](Self::stamp_transmit) with a fresh clock reading
+///    right before the send system call),
 ///    [`poll_event`](Self::poll_event) (log, write files), then sleep until
 ///    [`poll_timeout`](Self::poll_timeout).
 /// 4. **Reports** at any time: [`tracking`](Self::tracking),
@@ -333,6 +336,24 @@ impl Engine {
     /// The next datagram to send.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         self.transmits.pop_front()
+    }
+
+    /// Gives a server response the transmit timestamp of the raw time
+    /// `now`, read right before it is sent (chronyd reads the clock for it
+    /// only after processing the request: time spent in between would
+    /// count as network delay on the server's side only and bias every
+    /// client's offset by half of it). Other packets, and responses whose
+    /// timestamp cannot change (interleaved, KoD, signed), are left as
+    /// they are. Returns whether `t` changed.
+    pub fn stamp_transmit(&mut self, t: &mut Transmit, now: UnixTime) -> bool {
+        if t.source.is_some() {
+            return false;
+        }
+        let tx = self.smooth_tx_timestamp(&t.bytes, self.cook(now));
+        match &mut self.server {
+            Some(server) => server.stamp_response(&mut t.bytes, tx, &mut self.rng),
+            None => false,
+        }
     }
 
     /// The next thing to log or do.

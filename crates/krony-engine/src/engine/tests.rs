@@ -274,3 +274,34 @@ fn statistics_and_selection_records_with_log_statistics_selection() {
             .all(|e| !matches!(e, EngineEvent::Statistics(_) | EngineEvent::Selection(_)))
     );
 }
+
+#[test]
+fn responses_are_stamped_when_sent_and_requests_are_not() {
+    let mut n = node(
+        "server 192.0.2.1 minpoll 0 iburst\nlocal stratum 1\nallow all\n",
+        addr(2),
+        0.0,
+        0.0,
+        6,
+    );
+    let now = n.clock.raw(0.0);
+    n.engine.handle_timeout(now.add_secs(10.0));
+    let mut request = n.engine.poll_transmit().expect("a request to the source");
+    let sent = request.bytes.clone();
+    assert!(!n.engine.stamp_transmit(&mut request, now.add_secs(10.001)));
+    assert_eq!(request.bytes, sent);
+    let rx = now.add_secs(20.0);
+    n.engine
+        .handle_packet(rx, &Incoming::new(&sent, addr(9), rx));
+    let mut response = n.engine.poll_transmit().expect("a response");
+    let later = rx.add_secs(40e-6);
+    assert!(n.engine.stamp_transmit(&mut response, later));
+    let p = NtpRepr::parse_bytes(&response.bytes).expect("response parses");
+    let tx = p.transmit_ts.to_unix(later).diff_secs(n.engine.cook(later));
+    assert!(
+        tx.abs() < 1e-6,
+        "transmit timestamp {tx} s from the send time"
+    );
+    let rx_off = p.receive_ts.to_unix(rx).diff_secs(n.engine.cook(rx));
+    assert!(rx_off.abs() < 1e-6, "receive timestamp unchanged: {rx_off}");
+}

@@ -13,7 +13,11 @@
 //!   response from one of our sources (chrony hands every client-mode
 //!   packet, and anything not from a known source address and port, to the
 //!   server): [`Server::handle_request`] with the reference's
-//!   [`ServerParams`], then send the [`Response`] at once, if any.
+//!   [`ServerParams`], then send the [`Response`] at once, if any: read
+//!   the clock once more right before the send system call and give the
+//!   time to [`Server::stamp_response`], which moves a basic response's
+//!   transmit timestamp there (as chronyd reads the clock for it only once
+//!   the request has been processed).
 //! - When the kernel or the NIC reports the transmit timestamp of a
 //!   response that [asked for one](Response::wants_tx_timestamp):
 //!   [`Server::handle_tx_timestamp`] with the bytes sent. Interleaved
@@ -40,10 +44,11 @@ mod response;
 pub use auth::SymmetricKeys;
 pub use config::{MIN_PRECISION, ServerConfig, precision_log2};
 
+use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 
 use krony_wire::UnixTime;
-use krony_wire::ntp::{KissCode, Mode, NtpRepr, NtpTimestamp};
+use krony_wire::ntp::{KissCode, Mode, NtpRepr, NtpTimestamp, Packet};
 use rand::RngCore;
 
 use crate::access::AccessTable;
@@ -53,6 +58,15 @@ use crate::clientlog::{
 use crate::discipline::{ChangeKind, ClockChange, ServerParams};
 use request::{AuthMode, Request};
 use response::{Draft, MonoRoot};
+
+/// Basic responses remembered for [`Server::stamp_response`]. The daemon
+/// sends each response right after its request is handled, so one would
+/// do; a few more tolerate a caller that never restamps.
+const MAX_UNSENT: usize = 8;
+
+/// A later transmit timestamp more than this after the one built into the
+/// response is not plausible (chrony's MAX_TX_DELAY for its own packets).
+const MAX_STAMP_DELAY: f64 = 1.0;
 
 /// Errors of the server's set-up.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -151,6 +165,21 @@ pub struct Server {
     precision: i8,
     mono: MonoRoot,
     counters: ServerCounters,
+    /// Basic responses whose transmit timestamp may still be moved to the
+    /// time they are really sent.
+    unsent: VecDeque<Unsent>,
+}
+
+/// A basic response not sent yet, as built.
+#[derive(Debug, Clone, Copy)]
+struct Unsent {
+    receive: NtpTimestamp,
+    origin: NtpTimestamp,
+    transmit: NtpTimestamp,
+    /// The transmit time it was built with.
+    tx: UnixTime,
+    /// Whether that time is kept for an interleaved follow-up.
+    kept: bool,
 }
 
 /// The per-request inputs of a response.
@@ -194,15 +223,16 @@ impl Server {
                 epoch: rng.next_u32(),
             },
             counters: ServerCounters::default(),
+            unsent: VecDeque::new(),
         })
     }
 
     /// Answers one request, or returns `None` to stay silent.
     ///
-    /// `now` is the cooked time at which the response is sent: the transmit
-    /// timestamp of a basic response, and the TX time kept for a later
-    /// interleaved one. Read it just before calling, and send the response
-    /// right after. `params` are the reference's values for now
+    /// `now` is the cooked time at which the response is built: the
+    /// transmit timestamp of a basic response, and the TX time kept for a
+    /// later interleaved one, until [`stamp_response`](Self::stamp_response)
+    /// moves them to the time the response is sent. `params` are the reference's values for now
     /// ([`Reference::server_params`](crate::discipline::Reference::server_params)).
     /// `keys` check and sign requests with a symmetric-key MAC (`None`: no
     /// `keyfile`, such requests are ignored).
@@ -374,6 +404,19 @@ impl Server {
             (None, Some(_)) => ResponseKind::Interleaved,
             (None, None) => ResponseKind::Basic,
         };
+        // A MAC covers the transmit timestamp: a signed response keeps it.
+        if kind == ResponseKind::Basic && req.auth == AuthMode::None {
+            if self.unsent.len() >= MAX_UNSENT {
+                self.unsent.pop_front();
+            }
+            self.unsent.push_back(Unsent {
+                receive: repr.receive_ts,
+                origin: repr.origin_ts,
+                transmit: repr.transmit_ts,
+                tx: now,
+                kept: candidate.is_some(),
+            });
+        }
         Some(Response {
             bytes,
             to: rx.remote,
@@ -390,6 +433,48 @@ impl Server {
             ResponseKind::Interleaved => self.counters.interleaved_responses += 1,
             ResponseKind::Basic => {}
         }
+    }
+
+    /// Moves the transmit timestamp of a basic response, as built by
+    /// [`handle_request`](Self::handle_request), to `tx`: the cooked (and
+    /// smoothed) time read right before the response is sent. The time
+    /// spent between building and sending would otherwise count as network
+    /// delay, on our side of the exchange only, and move the client's
+    /// offset by half of it. A TX time kept for the interleaved mode is
+    /// moved too. Returns whether `bytes` changed: interleaved, KoD and
+    /// signed responses keep their timestamps, and so do responses built
+    /// before a clock correction, or when `tx` is earlier than, or more
+    /// than a second after, the time they were built with.
+    pub fn stamp_response<R: RngCore + ?Sized>(
+        &mut self,
+        bytes: &mut [u8],
+        tx: UnixTime,
+        rng: &mut R,
+    ) -> bool {
+        let Ok(mut packet) = Packet::new_checked(bytes) else {
+            return false;
+        };
+        let (receive, transmit) = (packet.receive_timestamp(), packet.transmit_timestamp());
+        let Some(i) = self
+            .unsent
+            .iter()
+            .position(|u| u.receive == receive && u.transmit == transmit)
+        else {
+            return false;
+        };
+        let Some(u) = self.unsent.remove(i) else {
+            return false;
+        };
+        if !(0.0..=MAX_STAMP_DELAY).contains(&tx.diff_secs(u.tx)) {
+            return false;
+        }
+        let stamp = response::transmit_stamp(tx, self.precision, rng, u.receive, u.origin);
+        packet.set_transmit_timestamp(stamp);
+        if u.kept {
+            self.log
+                .update_ntp_tx_timestamp(u.receive.0, Some(tx), TimestampSource::Daemon);
+        }
+        true
     }
 
     /// Takes a better transmit time (kernel or hardware) of a response
@@ -431,6 +516,8 @@ impl Server {
     pub fn handle_clock_change<R: RngCore + ?Sized>(&mut self, change: &ClockChange, rng: &mut R) {
         self.log
             .clock_changed(change.doffset, change.kind == ChangeKind::UnknownStep);
+        // Their receive timestamps are on the old time scale.
+        self.unsent.clear();
         match change.kind {
             ChangeKind::Adjust => self.mono.offset += change.doffset,
             ChangeKind::Step | ChangeKind::UnknownStep => {

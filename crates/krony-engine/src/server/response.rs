@@ -108,6 +108,25 @@ fn fuzzed<R: RngCore + ?Sized>(
     NtpTimestamp(value)
 }
 
+/// Our transmit timestamp of a response: `tx` with fuzz and the flag bit
+/// clear, never equal to the response's receive or origin timestamp (so
+/// the client can tell the interleaved mode apart).
+pub(super) fn transmit_stamp<R: RngCore + ?Sized>(
+    tx: UnixTime,
+    precision: i8,
+    rng: &mut R,
+    receive: NtpTimestamp,
+    origin: NtpTimestamp,
+) -> NtpTimestamp {
+    fuzzed(
+        tx,
+        precision,
+        rng,
+        |v| v & !1,
+        &[Some(receive), Some(origin)],
+    )
+}
+
 /// Seconds in chrony's unsigned 4.28 format, rounded up, saturating.
 fn ntp32_f28(secs: f64) -> u32 {
     const SCALE: f64 = (1u32 << 28) as f64;
@@ -160,13 +179,7 @@ pub(super) fn build<R: RngCore + ?Sized>(d: &Draft<'_>, rng: &mut R) -> NtpRepr 
         |v| v | 1,
         &[Some(d.origin), d.prev_rx],
     );
-    let transmit_ts = fuzzed(
-        d.tx,
-        d.precision,
-        rng,
-        |v| v & !1,
-        &[Some(receive_ts), Some(d.origin)],
-    );
+    let transmit_ts = transmit_stamp(d.tx, d.precision, rng, receive_ts, d.origin);
     let extensions = d
         .mono_root
         .map(|m| vec![mono_root_field(d, m, rng)])

@@ -58,7 +58,7 @@ fn md5_request_is_answered_with_the_same_key() {
     let bytes = hex(MD5_REQUEST);
     let mut s = server(None);
     let mut rng = rng();
-    let r = s
+    let mut r = s
         .handle_request(
             &received(&bytes, t(0.0)),
             t(0.0),
@@ -68,6 +68,8 @@ fn md5_request_is_answered_with_the_same_key() {
         )
         .expect("response");
     assert_eq!(r.bytes.len(), 68);
+    // The MAC covers the transmit timestamp: it is not moved.
+    assert!(!s.stamp_response(&mut r.bytes, t(1e-5), &mut rng));
     let p = parse(&r);
     assert_eq!(p.origin_ts, NtpTimestamp(0xeeb1_2694_2f00_9000));
     let mac = p.mac.expect("MAC");

@@ -499,3 +499,4 @@ fn new_rejects_ratelimit_without_client_log() {
 
 mod authenticated;
 mod interleaved;
+mod stamp;
