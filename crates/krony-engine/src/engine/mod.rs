@@ -22,7 +22,6 @@ mod config;
 mod dumps;
 mod events;
 mod manual;
-mod modes;
 mod reports;
 mod smoothing;
 mod sources;
