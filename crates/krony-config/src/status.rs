@@ -53,7 +53,7 @@ pub const DIRECTIVES: &[(&str, DirectiveStatus)] = &[
     ("hwtimestamp", Todo),
     ("hwtstimeout", Todo),
     ("include", Structural),
-    ("initstepslew", Todo),
+    ("initstepslew", Implemented),
     ("keyfile", Todo),
     ("leapseclist", Todo),
     ("leapsecmode", Implemented),

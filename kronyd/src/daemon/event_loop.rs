@@ -152,7 +152,7 @@ impl Daemon {
         }
         let now = self.clock.now();
         if self.sources.next_retry().is_some_and(|t| t <= now) {
-            self.sources.handle_timeout(now);
+            self.sources.handle_timeout(now, &mut self.engine);
         }
         if self.engine.poll_timeout().is_some_and(|t| t <= now) {
             self.engine.handle_timeout(now);
@@ -177,6 +177,11 @@ impl Daemon {
     /// Applies clock actions, sends datagrams, handles events, and ends a
     /// special mode (`-q`, `-Q`) that can no longer succeed.
     pub fn drain(&mut self, now: UnixTime) {
+        if matches!(self.engine.reference().mode(), RefMode::InitStepSlew { .. })
+            && self.sources.special_mode_failed(&self.engine)
+        {
+            self.engine.set_unsynchronised(now);
+        }
         let resolved = self.sources.first_lookups_done();
         self.outputs
             .after_resolving(resolved, &mut self.engine, now);
@@ -187,10 +192,11 @@ impl Daemon {
             };
             match self.outputs.handle(event) {
                 Some(Request::ReplaceSource(id)) => self.sources.replace(now, id),
-                Some(Request::Exit(code)) => {
+                // The end of initstepslew is no exit.
+                Some(Request::Exit(code)) if !self.sources.reference_mode_ended(now) => {
                     self.exit.get_or_insert(code);
                 }
-                None => {}
+                Some(Request::Exit(_)) | None => {}
             }
         }
         if self.special_mode()

@@ -13,6 +13,7 @@ mod clock;
 mod cmdsock;
 mod commands;
 mod event_loop;
+mod initstepslew;
 mod net;
 mod output;
 mod sources;
@@ -156,6 +157,7 @@ fn start(opts: &Options, config: Config) -> Result<(Daemon, Option<PidFile>), St
     let now = clock.now();
     let mut sources = Sources::new(config.sources.clone(), family);
     sources.set_source_dirs(config.sourcedirs.clone());
+    initstepslew::configure(&config, opts.restarted, family, &mut engine, &mut sources);
     sources.start(now, &mut engine);
     if opts.scfilter_level != 0 {
         log_event(

@@ -11,6 +11,7 @@ use krony_config::{SourceKind, SourceSpec};
 use krony_engine::select::SourceId;
 use krony_engine::{Engine, UnixTime};
 
+use super::initstepslew::InitPhase;
 use crate::logging::{Severity, log_event};
 use crate::resolver::{self, Family, Request, Resolver, Response};
 
@@ -60,6 +61,10 @@ pub struct Sources {
     source_dirs: Vec<Vec<String>>,
     /// The lines of `specs` that came from the `sourcedir` files, in use.
     from_dirs: Vec<usize>,
+    /// `initstepslew` while it measures.
+    init: Option<InitPhase>,
+    /// The configured sources were started (after `initstepslew`).
+    started: bool,
 }
 
 impl Sources {
@@ -76,6 +81,26 @@ impl Sources {
             next_tag: 1,
             source_dirs: Vec::new(),
             from_dirs: Vec::new(),
+            init: None,
+            started: false,
+        }
+    }
+
+    /// `initstepslew`: [`start`](Self::start) measures its hosts first.
+    pub fn set_init_step_slew(&mut self, init: Option<InitPhase>) {
+        self.init = init;
+    }
+
+    /// The reference mode ended: with `initstepslew` measuring, the
+    /// configured sources start two seconds later (returns true); otherwise
+    /// it is the end of `-q`/`-Q` (false).
+    pub fn reference_mode_ended(&mut self, now: UnixTime) -> bool {
+        match &mut self.init {
+            Some(init) => {
+                init.mode_ended(now);
+                true
+            }
+            None => false,
         }
     }
 
@@ -86,8 +111,14 @@ impl Sources {
     }
 
     /// Adds every configured source (addresses now, names once resolved),
-    /// then those of the `sourcedir` files, as chronyd does.
+    /// then those of the `sourcedir` files, as chronyd does; with
+    /// `initstepslew`, its hosts instead, until it ended.
     pub fn start(&mut self, now: UnixTime, engine: &mut Engine) {
+        if let Some(init) = &mut self.init {
+            init.start(now, engine);
+            return;
+        }
+        self.started = true;
         for i in 0..self.specs.len() {
             self.start_one(now, engine, i);
         }
@@ -187,10 +218,11 @@ impl Sources {
     /// end of resolving, after which dumps are loaded): lookups retried
     /// after a failure do not count.
     pub fn first_lookups_done(&self) -> bool {
-        !self
-            .in_flight
-            .values()
-            .any(|l| l.purpose == Purpose::Add && l.retry_delay <= RETRY_FIRST)
+        self.started
+            && !self
+                .in_flight
+                .values()
+                .any(|l| l.purpose == Purpose::Add && l.retry_delay <= RETRY_FIRST)
     }
 
     /// How many configured sources still wait for their name (chronyc
@@ -212,11 +244,24 @@ impl Sources {
 
     /// The earliest retry of a failed lookup.
     pub fn next_retry(&self) -> Option<UnixTime> {
-        self.retries.iter().map(|(t, _)| *t).min()
+        let init = self.init.as_ref().and_then(InitPhase::deadline);
+        self.retries.iter().map(|(t, _)| *t).chain(init).min()
     }
 
-    /// Starts the retries that are due.
-    pub fn handle_timeout(&mut self, now: UnixTime) {
+    /// Starts the retries that are due, and the configured sources when
+    /// `initstepslew` is over.
+    pub fn handle_timeout(&mut self, now: UnixTime, engine: &mut Engine) {
+        if self
+            .init
+            .as_ref()
+            .and_then(InitPhase::deadline)
+            .is_some_and(|t| t <= now)
+        {
+            if let Some(init) = self.init.take() {
+                init.finish(now, engine);
+            }
+            self.start(now, engine);
+        }
         let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.retries)
             .into_iter()
             .partition(|(t, _)| *t <= now);

@@ -22,6 +22,7 @@ mod config;
 mod dumps;
 mod events;
 mod manual;
+mod modes;
 mod reports;
 mod smoothing;
 mod sources;
