@@ -6,11 +6,11 @@
 // `deny`, not `forbid`: the one exception, `sys`, is allowed below (design.md, principle 5).
 #![deny(unsafe_code)]
 
-// The command server, wired into the event loop by `daemon` (`set_key_info` waits for
-// keyfile support).
+// The command server, wired into the event loop by `daemon`.
 #[allow(dead_code)]
 mod cmdmon;
 mod daemon;
+mod keys;
 // Parts of the file formats (e.g. dump loading) are not used by the daemon yet.
 #[allow(dead_code)]
 mod files;
@@ -39,7 +39,7 @@ const FEATURES: &[(&str, bool)] = &[
     ("SIGND", false),
     ("ASYNCDNS", true),
     ("NTS", false),
-    ("SECHASH", false),
+    ("SECHASH", true),
     ("IPV6", true),
     ("DEBUG", false),
 ];

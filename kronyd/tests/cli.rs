@@ -26,7 +26,7 @@ fn example(name: &str) -> String {
 fn print_good_config() {
     let dir = tempfile::tempdir().unwrap();
     let inc = dir.path().join("extra.conf");
-    std::fs::write(&inc, "keyfile /etc/krony.keys\n").unwrap();
+    std::fs::write(&inc, "keyfile /etc/krony.keys\nntpsigndsocket /run/signd\n").unwrap();
     let conf = dir.path().join("krony.conf");
     let text = format!(
         "# test\nSERVER 192.0.2.1   iburst\ninclude {}\nmakestep 1.0 3\nlinux_hz 100\n",
@@ -37,13 +37,14 @@ fn print_good_config() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(
         stdout(&o),
-        "server 192.0.2.1 iburst\nkeyfile /etc/krony.keys\nmakestep 1.0 3\nlinux_hz\n"
+        "server 192.0.2.1 iburst\nkeyfile /etc/krony.keys\nntpsigndsocket /run/signd\nmakestep 1.0 3\nlinux_hz\n"
     );
     let err = stderr(&o);
     // Directives the daemon acts on do not warn; the others do.
     assert!(!err.contains("server directive"), "{err}");
+    assert!(!err.contains("keyfile directive"), "{err}");
     assert!(
-        err.contains("extra.conf:1: keyfile directive is not acted on by kronyd yet"),
+        err.contains("extra.conf:2: ntpsigndsocket directive is not acted on by kronyd yet"),
         "{err}"
     );
     assert!(

@@ -54,7 +54,7 @@ pub const DIRECTIVES: &[(&str, DirectiveStatus)] = &[
     ("hwtstimeout", Todo),
     ("include", Structural),
     ("initstepslew", Implemented),
-    ("keyfile", Todo),
+    ("keyfile", Implemented),
     ("leapseclist", Todo),
     ("leapsecmode", Implemented),
     ("leapsectz", Todo),
@@ -181,7 +181,7 @@ mod tests {
             Some(DirectiveStatus::Implemented)
         );
         assert_eq!(
-            directive_status("KeyFile"),
+            directive_status("NtpSignDSocket"),
             Some(DirectiveStatus::NotImplemented)
         );
         assert_eq!(

@@ -242,8 +242,10 @@ impl CommandServer {
     }
 
     /// Tells `authdata` the type and length (bits) of symmetric keys; the
-    /// daemon calls it after reading the key file (cmdmon key type codes:
-    /// chrony's hash IDs, e.g. 1 MD5, 3 SHA1, 5 SHA256; cipher CMACs 13, 14).
+    /// daemon calls it after reading the key file and on `rekey` (type
+    /// codes: chrony's hash IDs 1 MD5, 2 SHA1, 3 SHA256, 4 SHA384, 5 SHA512,
+    /// 6 to 9 SHA3-224 to SHA3-512, 10 TIGER, 11 WHIRLPOOL; CMACs 13 AES128,
+    /// 14 AES256).
     pub fn set_key_info(&mut self, info: BTreeMap<u32, (u16, u16)>) {
         self.key_info = info;
     }

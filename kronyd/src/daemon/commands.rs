@@ -9,7 +9,7 @@ use krony_engine::engine::SourceCommand;
 use super::cmdsock::Peer;
 use super::event_loop::Daemon;
 use crate::cmdmon::{DaemonAction, Origin};
-use crate::logging::{self, Severity, log_event};
+use crate::logging::{self, log_event};
 
 /// At most this many requests are answered per socket and wake-up.
 const MAX_REQUESTS_PER_WAKE: usize = 16;
@@ -70,18 +70,16 @@ impl Daemon {
                 }
             }
             DaemonAction::AddSource(p) => {
-                let spec = SourceSpec {
+                let mut spec = SourceSpec {
                     kind: p.kind,
                     host: p.name,
                     options: p.options,
                 };
+                super::auth::prepare_source(self.net.keys(), &mut spec);
                 self.sources.add_spec(now, &mut self.engine, spec);
             }
             DaemonAction::Refresh => self.sources.refresh(now),
-            DaemonAction::Rekey => log_event(
-                Severity::Debug,
-                format!("{action:?} not supported by kronyd yet"),
-            ),
+            DaemonAction::Rekey => self.rekey(),
             DaemonAction::ReloadSources => {
                 self.sources.reload_source_dirs(now, &mut self.engine);
             }

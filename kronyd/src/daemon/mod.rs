@@ -9,6 +9,7 @@
 //! readiness notification, and the loop. At exit: the engine shuts down,
 //! the driftfile and dumps are written, "kronyd exiting".
 
+mod auth;
 mod clock;
 mod cmdsock;
 mod commands;
@@ -132,6 +133,7 @@ fn start(opts: &Options, config: Config) -> Result<(Daemon, Option<PidFile>), St
     };
     let client_only = opts.mode == RunMode::PrintOnce;
     let mut net = Net::new(NetConfig::from_config(&config, family, client_only));
+    let keys = auth::load_keys(config.keyfile.as_deref());
     let serving = engine
         .server()
         .is_some_and(|s| s.access().is_any_allowed(false) || s.access().is_any_allowed(true));
@@ -141,7 +143,7 @@ fn start(opts: &Options, config: Config) -> Result<(Daemon, Option<PidFile>), St
         .any(|s| s.kind == krony_config::SourceKind::Peer);
     let server_open = (serving || has_peers) && net.open_server_sockets();
     let special = opts.mode != RunMode::Normal;
-    let (commands, cmdmon) = if special {
+    let (commands, mut cmdmon) = if special {
         (CommandSockets::none(), None)
     } else {
         let resolve = |name: &str| {
@@ -152,10 +154,11 @@ fn start(opts: &Options, config: Config) -> Result<(Daemon, Option<PidFile>), St
         let server = CommandServer::new(&config, resolve).map_err(|e| e.to_string())?;
         (CommandSockets::open(&config, family), Some(server))
     };
+    auth::install_keys(&keys, &mut engine, &mut net, cmdmon.as_mut());
     drop_privileges(opts, &config, &user, &clock, server_open)?;
     let signals = SignalPipe::install().map_err(|e| e.to_string())?;
     let now = clock.now();
-    let mut sources = Sources::new(config.sources.clone(), family);
+    let mut sources = Sources::new(auth::prepare_sources(&keys, config.sources.clone()), family);
     sources.set_source_dirs(config.sourcedirs.clone());
     initstepslew::configure(&config, opts.restarted, family, &mut engine, &mut sources);
     sources.start(now, &mut engine);

@@ -12,8 +12,10 @@ use krony_engine::clock::Clock;
 use krony_engine::select::SourceId;
 use krony_engine::source::TimestampKind;
 use krony_engine::{Engine, Incoming, RxSocket, Transmit, UnixTime};
+use krony_wire::ntp::{HEADER_LEN, NtpRepr};
 
 use super::clock::DaemonClock;
+use crate::keys::KeyStore;
 use crate::logging::{Severity, log_event};
 use crate::resolver::Family;
 use crate::sys::SysError;
@@ -119,6 +121,9 @@ pub struct Net {
     buf: Vec<u8>,
     /// Whether the server sockets were tried (they are opened once).
     server_tried: bool,
+    /// The `keyfile` keys: requests of sources with a key are signed, and
+    /// MACs of packets from sources are checked, here.
+    keys: KeyStore,
 }
 
 impl Net {
@@ -130,6 +135,7 @@ impl Net {
             clients: BTreeMap::new(),
             buf: vec![0; RECV_BUFFER],
             server_tried: false,
+            keys: KeyStore::default(),
             cfg,
         };
         if let Some(port) = net.cfg.acq_port {
@@ -142,6 +148,16 @@ impl Net {
             }
         }
         net
+    }
+
+    /// The keys to sign and check symmetric-key MACs with.
+    pub fn keys(&self) -> &KeyStore {
+        &self.keys
+    }
+
+    /// Replaces the keys (start-up and `rekey`).
+    pub fn set_keys(&mut self, keys: KeyStore) {
+        self.keys = keys;
     }
 
     /// Opens the server sockets (chrony opens them once NTP access is
@@ -239,7 +255,7 @@ impl Net {
                     SocketRef::Client(id) => RxSocket::Client(id),
                     _ => RxSocket::Server,
                 },
-                mac_verified: false,
+                mac_verified: self.mac_verified(&buf[..got.len]),
             };
             engine.handle_packet(now, &incoming);
             self.buf = std::mem::take(&mut buf);
@@ -247,6 +263,20 @@ impl Net {
             buf = std::mem::take(&mut self.buf);
         }
         self.buf = buf;
+    }
+
+    /// Whether a packet for a source (not a client request: the engine's
+    /// server checks those itself) carries a MAC valid with the key it
+    /// names; the source then checks that the key is its own.
+    fn mac_verified(&self, bytes: &[u8]) -> bool {
+        const MODE_CLIENT: u8 = 3;
+        if self.keys.is_empty()
+            || bytes.len() <= HEADER_LEN
+            || bytes.first().is_some_and(|b| b & 0x7 == MODE_CLIENT)
+        {
+            return false;
+        }
+        NtpRepr::parse_bytes(bytes).is_ok_and(|repr| self.keys.verify(bytes, &repr))
     }
 
     /// Reads the transmit timestamps waiting on a socket's error queue.
@@ -304,12 +334,27 @@ impl Net {
 
     /// Sends one datagram from the right socket.
     fn send(&mut self, t: &Transmit, engine: &mut Engine, clock: &DaemonClock) {
-        if t.mac_key_id.is_some() {
-            log_event(
-                Severity::Debug,
-                format!("No key support: request to {} sent without MAC", t.to),
-            );
-        }
+        let signed;
+        let t = match t.mac_key_id {
+            None => t,
+            Some(key_id) => match self.keys.sign(&t.bytes, key_id) {
+                Some(bytes) => {
+                    signed = Transmit { bytes, ..t.clone() };
+                    &signed
+                }
+                None => {
+                    // chrony does not send a request it cannot authenticate.
+                    log_event(
+                        Severity::Debug,
+                        format!("Could not generate auth data with key {key_id}"),
+                    );
+                    if let Some(id) = t.source {
+                        engine.handle_send_error(clock.now(), id);
+                    }
+                    return;
+                }
+            },
+        };
         let result = match (t.source, t.new_client_socket) {
             (Some(id), true) if self.acquisition.is_empty() => self.send_new_socket(id, t),
             (_, true) => match find_family(&self.acquisition, &t.to) {
