@@ -252,3 +252,58 @@ fn sourcedir_and_reload_sources() {
     assert!(listed("127.0.0.3"));
     assert!(!kronyd.log_text().contains("Removed source 127.0.0.3"));
 }
+
+/// `leapseclist` and `leapsectz`: chronyd's check and messages at start.
+#[test]
+fn leap_second_sources_are_checked_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // TAI−UTC changes (NTP seconds): the 2012 leap second is what the
+    // check looks for.
+    let list = d.join("leap-seconds.list");
+    std::fs::write(
+        &list,
+        "#$\t3676924800\n#@\t3928521600\n2272060800\t10\n3439756800\t34\n\
+         3550089600\t35\n3644697600\t36\n3692217600\t37\n",
+    )
+    .unwrap();
+    let zone = d.join("not-a-zone");
+    std::fs::write(&zone, "TZif2 but nothing else").unwrap();
+    let mut conf = kronyd_base(d);
+    conf.extend([
+        "port 0".into(),
+        format!("leapseclist {}", list.display()),
+        format!("leapsectz {}", zone.display()),
+    ]);
+    let conf = write_conf(d, "kronyd.conf", &conf);
+    let mut kronyd = start_kronyd(d, &conf, &[], &[]);
+    let using = format!("Using leap second list {}", list.display());
+    assert!(
+        kronyd.wait_log(&using, Duration::from_secs(5)),
+        "{}",
+        kronyd.log_text()
+    );
+    let failed = format!(
+        "Timezone {} failed leap second check, ignoring",
+        zone.display()
+    );
+    assert!(kronyd.log_text().contains(&failed), "{}", kronyd.log_text());
+    assert_eq!(kronyd.terminate(Duration::from_secs(5)), Some(0));
+
+    if !Path::new("/usr/share/zoneinfo/right/UTC").exists() {
+        eprintln!("SKIP: no right/UTC time zone (tzdata)");
+        return;
+    }
+    let mut conf = kronyd_base(d);
+    conf.extend(["port 0".into(), "leapsectz right/UTC".into()]);
+    let conf = write_conf(d, "kronyd.conf", &conf);
+    let kronyd = start_kronyd(d, &conf, &[], &[]);
+    assert!(
+        kronyd.wait_log(
+            "Using right/UTC timezone to obtain leap second data",
+            Duration::from_secs(5)
+        ),
+        "{}",
+        kronyd.log_text()
+    );
+}

@@ -182,6 +182,7 @@ impl Daemon {
         {
             self.engine.set_unsynchronised(now);
         }
+        self.outputs.update_known_leap(&mut self.engine, now);
         let resolved = self.sources.first_lookups_done();
         self.outputs
             .after_resolving(resolved, &mut self.engine, now);

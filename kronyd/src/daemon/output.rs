@@ -8,6 +8,7 @@ use krony_engine::{Engine, EngineEvent, UnixTime};
 
 use crate::files::driftfile::Driftfile;
 use crate::files::dump::{DumpDir, DumpSource, LoadError, SourceState, ip_text, loaded_message};
+use crate::files::leapdb::LeapDb;
 use crate::files::logfiles::{LogFiles, LogKind};
 use crate::files::loglines::{SelectionLogLine, StatisticsLogLine};
 use crate::files::{DIR_MODE, create_dir_and_parents};
@@ -31,6 +32,8 @@ pub struct Outputs {
     /// Until the first name resolution has ended: whether dumps are then
     /// loaded (`-r`).
     resolving_end: Option<bool>,
+    /// `leapseclist` or `leapsectz`.
+    leapdb: Option<LeapDb>,
 }
 
 impl Outputs {
@@ -61,6 +64,18 @@ impl Outputs {
             logs: LogFiles::from_config(config),
             dumpdir: config.dumpdir.as_ref().map(DumpDir::new),
             resolving_end: Some(false),
+            leapdb: LeapDb::from_config(config),
+        }
+    }
+
+    /// Tells the engine of the next leap second of `leapseclist` or
+    /// `leapsectz` when it changed (at start, after a leap, when the list
+    /// file changed).
+    pub fn update_known_leap(&mut self, engine: &mut Engine, now: UnixTime) {
+        if let Some(db) = &mut self.leapdb {
+            if let Some(known) = db.update(engine.cook(now).secs()) {
+                engine.set_known_leap(known);
+            }
         }
     }
 

@@ -17,6 +17,7 @@
 
 pub mod driftfile;
 pub mod dump;
+pub mod leapdb;
 pub mod logfiles;
 pub mod loglines;
 

@@ -1,11 +1,12 @@
 //! The reference's modes as the driver sees them: `initstepslew` ends by
 //! the driver's decision (chronyd's `main.c` switches to normal operation
 //! two seconds after the measurement), and a special mode whose sources
-//! can no longer answer is ended as unsynchronised.
+//! can no longer answer is ended as unsynchronised; leap seconds known
+//! from files.
 
 use super::Engine;
 use crate::UnixTime;
-use crate::discipline::RefMode;
+use crate::discipline::{KnownLeap, RefMode};
 
 impl Engine {
     /// Switches the reference's mode: back to [`RefMode::Normal`] after
@@ -13,6 +14,12 @@ impl Engine {
     /// could be resolved (chronyd then never enters it).
     pub fn set_reference_mode(&mut self, mode: RefMode) {
         self.reference.set_mode(mode);
+    }
+
+    /// The next leap second known from `leapsectz` or `leapseclist`: the
+    /// reference announces it on its day when the sources say "Normal".
+    pub fn set_known_leap(&mut self, known: Option<KnownLeap>) {
+        self.reference.set_known_leap(known);
     }
 
     /// No source can be selected any more (chrony's `REF_SetUnsynchronised`):

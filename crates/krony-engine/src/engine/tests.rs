@@ -305,3 +305,27 @@ fn responses_are_stamped_when_sent_and_requests_are_not() {
     let rx_off = p.receive_ts.to_unix(rx).diff_secs(n.engine.cook(rx));
     assert!(rx_off.abs() < 1e-6, "receive timestamp unchanged: {rx_off}");
 }
+
+#[test]
+fn a_known_leap_second_is_announced_on_its_day() {
+    // 30 June 2024, 22:00 UTC on both clocks; the day ends at 1719792000.
+    let start = (1_719_792_000 - 7200 - T0) as f64;
+    let leap = crate::discipline::KnownLeap {
+        day_end: 1_719_792_000,
+        leap: LeapStatus::InsertSecond,
+    };
+    for (known, want) in [
+        (Some(leap), LeapStatus::InsertSecond),
+        (None, LeapStatus::Normal),
+    ] {
+        let server = node("local stratum 1\nallow all\n", addr(1), start, 0.0, 9);
+        let config = "server 192.0.2.1 minpoll 0 maxpoll 2 iburst\nport 0\n";
+        let mut client = node(config, addr(2), start, 0.0, 10);
+        client.engine.set_known_leap(known);
+        let mut nodes = [server, client];
+        run(&mut nodes, 60.0);
+        let client = &mut nodes[1];
+        let now = client.clock.raw(60.0);
+        assert_eq!(client.engine.tracking(now).leap, want);
+    }
+}
