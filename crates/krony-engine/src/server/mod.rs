@@ -180,6 +180,10 @@ struct Unsent {
     tx: UnixTime,
     /// Whether that time is kept for an interleaved follow-up.
     kept: bool,
+    /// Random bits for the new transmit timestamp, drawn in advance (as
+    /// chronyd does) so that no work is left between reading the clock and
+    /// sending.
+    fuzz: u64,
 }
 
 /// The per-request inputs of a response.
@@ -406,16 +410,7 @@ impl Server {
         };
         // A MAC covers the transmit timestamp: a signed response keeps it.
         if kind == ResponseKind::Basic && req.auth == AuthMode::None {
-            if self.unsent.len() >= MAX_UNSENT {
-                self.unsent.pop_front();
-            }
-            self.unsent.push_back(Unsent {
-                receive: repr.receive_ts,
-                origin: repr.origin_ts,
-                transmit: repr.transmit_ts,
-                tx: now,
-                kept: candidate.is_some(),
-            });
+            self.remember_unsent(&repr, now, candidate.is_some(), rng);
         }
         Some(Response {
             bytes,
@@ -424,6 +419,28 @@ impl Server {
             kind,
             wants_tx_timestamp: candidate.is_some(),
         })
+    }
+
+    /// Keeps what [`stamp_response`](Self::stamp_response) needs of a
+    /// basic response, forgetting the oldest beyond [`MAX_UNSENT`].
+    fn remember_unsent<R: RngCore + ?Sized>(
+        &mut self,
+        repr: &NtpRepr,
+        tx: UnixTime,
+        kept: bool,
+        rng: &mut R,
+    ) {
+        if self.unsent.len() >= MAX_UNSENT {
+            self.unsent.pop_front();
+        }
+        self.unsent.push_back(Unsent {
+            receive: repr.receive_ts,
+            origin: repr.origin_ts,
+            transmit: repr.transmit_ts,
+            tx,
+            kept,
+            fuzz: response::fuzz(self.precision, rng),
+        });
     }
 
     fn count_response(&mut self, r: &Response) {
@@ -468,7 +485,10 @@ impl Server {
         if !(0.0..=MAX_STAMP_DELAY).contains(&tx.diff_secs(u.tx)) {
             return false;
         }
-        let stamp = response::transmit_stamp(tx, self.precision, rng, u.receive, u.origin);
+        let mut stamp = NtpTimestamp((NtpTimestamp::from_unix(tx).0 ^ u.fuzz) & !1);
+        if stamp == u.receive || stamp == u.origin {
+            stamp = response::transmit_stamp(tx, self.precision, rng, u.receive, u.origin);
+        }
         packet.set_transmit_timestamp(stamp);
         if u.kept {
             self.log

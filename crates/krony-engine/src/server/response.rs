@@ -69,7 +69,7 @@ fn ntp(t: UnixTime) -> NtpTimestamp {
 /// 64-bit timestamp (RFC 5905 §6 leaves them unspecified; random bits keep
 /// a client from learning more than the precision and make equal
 /// timestamps unlikely).
-fn fuzz<R: RngCore + ?Sized>(precision: i8, rng: &mut R) -> u64 {
+pub(super) fn fuzz<R: RngCore + ?Sized>(precision: i8, rng: &mut R) -> u64 {
     let bits = (i32::from(precision) + 32).clamp(0, 64);
     let mask = match bits {
         64 => u64::MAX,
