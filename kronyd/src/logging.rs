@@ -9,14 +9,15 @@
 //! The event loop logs through [`log_event`] (a process-wide logger, set up once
 //! with [`init`]); before [`init`] messages go to stderr at info level, as chrony's
 //! do before it has read its options. Message texts are chrony's, with "chronyd"
-//! replaced by "kronyd" where the daemon names itself.
+//! replaced by "kronyd" where the daemon names itself, unless it was started
+//! under chronyd's name (see [`set_program_name`]).
 
 use std::fmt::Display;
 use std::fs::File;
 use std::io::{self, Write};
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::SystemTime;
 
 use krony_engine::UnixTime;
@@ -37,17 +38,46 @@ const FACILITY_DAEMON: u8 = 3;
 /// The name kronyd logs under (chronyd's `openlog("chronyd", ...)`).
 pub const IDENT: &str = "kronyd";
 
+/// The name chosen by [`set_program_name`].
+static PROGRAM_NAME: OnceLock<&'static str> = OnceLock::new();
+
+/// The name the daemon gives itself when started as `argv0`: "chronyd" when
+/// the executable is called chronyd (installed as a drop-in replacement,
+/// e.g. a `chronyd` link, where scripts and test suites grep "chronyd
+/// exiting"), else [`IDENT`].
+pub fn program_name_for(argv0: &str) -> &'static str {
+    if Path::new(argv0).file_name().is_some_and(|n| n == "chronyd") {
+        "chronyd"
+    } else {
+        IDENT
+    }
+}
+
+/// Sets the name the daemon logs under from its `argv[0]` (first call wins).
+pub fn set_program_name(argv0: &str) {
+    let _ = PROGRAM_NAME.set(program_name_for(argv0));
+}
+
+/// The name the daemon logs under: syslog identity, start and exit messages.
+pub fn ident() -> &'static str {
+    PROGRAM_NAME.get().copied().unwrap_or(IDENT)
+}
+
 /// The message chronyd logs when it starts, naming kronyd: `features` is the
 /// `-v` list, e.g. `"+CMDMON +NTP -REFCLOCK"`.
 pub fn starting_message(features: &str) -> String {
     format!(
-        "{IDENT} version {} starting ({features})",
+        "{} version {} starting ({features})",
+        ident(),
         env!("CARGO_PKG_VERSION")
     )
 }
 
-/// The message logged when kronyd exits (chrony's "chronyd exiting").
-pub const EXITING_MESSAGE: &str = "kronyd exiting";
+/// The message logged when the daemon exits ("kronyd exiting", chrony's
+/// "chronyd exiting").
+pub fn exiting_message() -> String {
+    format!("{} exiting", ident())
+}
 
 /// How serious a message is (chrony's `LOG_Severity`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -172,7 +202,7 @@ pub fn format_syslog(severity: Severity, pid: u32, message: &str) -> String {
     } else {
         ""
     };
-    format!("<{pri}>{IDENT}[{pid}]: {fatal}{message}")
+    format!("<{pri}>{}[{pid}]: {fatal}{message}", ident())
 }
 
 /// A connection to the local syslog daemon.
@@ -482,6 +512,17 @@ mod tests {
     }
 
     #[test]
+    fn named_chronyd_only_when_started_as_chronyd() {
+        assert_eq!(program_name_for("chronyd"), "chronyd");
+        assert_eq!(program_name_for("/usr/sbin/chronyd"), "chronyd");
+        assert_eq!(program_name_for("../../chronyd"), "chronyd");
+        assert_eq!(program_name_for("kronyd"), "kronyd");
+        assert_eq!(program_name_for("/usr/sbin/kronyd"), "kronyd");
+        assert_eq!(program_name_for("chronyd-old"), "kronyd");
+        assert_eq!(program_name_for(""), "kronyd");
+    }
+
+    #[test]
     fn file_log_appends_and_filters() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let path = tmp.path().join("kronyd.log");
@@ -489,7 +530,7 @@ mod tests {
         let mut logger = Logger::to_file(&path, Severity::Info).expect("open");
         logger.log_at(T, Severity::Debug, "not logged");
         logger.log_at(T, Severity::Info, &starting_message("+NTP -RTC"));
-        logger.log_at(T, Severity::Info, EXITING_MESSAGE);
+        logger.log_at(T, Severity::Info, &exiting_message());
         let text = std::fs::read_to_string(&path).expect("read");
         let version = env!("CARGO_PKG_VERSION");
         assert_eq!(

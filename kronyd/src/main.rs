@@ -104,6 +104,7 @@ fn run(opts: &Options) -> ExitCode {
 fn main() -> ExitCode {
     let mut args = std::env::args();
     let progname = args.next().unwrap_or_else(|| "kronyd".to_string());
+    logging::set_program_name(&progname);
     let args: Vec<String> = args.collect();
     match parse_args(&args) {
         Ok(Action::Help) => {

@@ -20,13 +20,12 @@ use crate::cmdmon::CommandServer;
 use crate::logging::{Severity, log_event};
 use crate::sys::clock::monotonic_now;
 use crate::sys::poll::{Interest, PollSet};
-use crate::sys::signals::SignalPipe;
+use crate::sys::signals::QuitSignals;
 use crate::sys::socket::TimestampMode;
 
 /// What a descriptor in the poll set is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Token {
-    Signals,
     Resolver,
     Ntp(SocketRef),
     Command(usize),
@@ -45,8 +44,8 @@ pub struct Daemon {
     pub sources: Sources,
     /// Files written from engine events.
     pub outputs: Outputs,
-    /// Quit signals.
-    pub signals: SignalPipe,
+    /// Quit signals (not polled: they interrupt poll).
+    pub signals: QuitSignals,
     /// chronyc's sockets.
     pub commands: CommandSockets,
     /// The command server answering them (`None` in `-q`/`-Q`).
@@ -71,10 +70,14 @@ impl Daemon {
             tokens.clear();
             self.build_poll_set(&mut set, &mut tokens);
             let timeout = self.timeout();
+            if self.take_signals() {
+                break;
+            }
             if let Err(e) = set.wait(timeout) {
                 log_event(Severity::Fatal, e);
                 return 1;
             }
+            self.take_signals();
             for (i, token) in tokens.iter().enumerate() {
                 let ready = set.ready(i);
                 if ready.any() {
@@ -86,9 +89,16 @@ impl Daemon {
         self.exit.unwrap_or(0)
     }
 
+    /// A quit signal ends the loop with status 0; true if one came.
+    fn take_signals(&mut self) -> bool {
+        let quit = !self.signals.drain().is_empty();
+        if quit {
+            self.exit.get_or_insert(0);
+        }
+        quit
+    }
+
     fn build_poll_set(&self, set: &mut PollSet, tokens: &mut Vec<Token>) {
-        set.add(&self.signals, Interest::READABLE);
-        tokens.push(Token::Signals);
         if let Some(r) = self.sources.resolver() {
             set.add(r, Interest::READABLE);
             tokens.push(Token::Resolver);
@@ -118,11 +128,6 @@ impl Daemon {
 
     fn dispatch(&mut self, token: Token, readable: bool, errqueue: bool) {
         match token {
-            Token::Signals => {
-                if !self.signals.drain().is_empty() {
-                    self.exit.get_or_insert(0);
-                }
-            }
             Token::Resolver => {
                 let now = self.clock.now();
                 self.sources.handle_responses(now, &mut self.engine);

@@ -40,7 +40,7 @@ use crate::options::{AddressFamily, Options, RunMode};
 use crate::resolver::{self, Family};
 use crate::sys::clock::{SystemClock, monotonic_now};
 use crate::sys::pidfile::PidFile;
-use crate::sys::signals::SignalPipe;
+use crate::sys::signals::QuitSignals;
 use crate::sys::virtual_clock::VirtualClock;
 use crate::sys::{kernel_version, notify, privileges, process};
 
@@ -156,7 +156,7 @@ fn start(opts: &Options, config: Config) -> Result<(Daemon, Option<PidFile>), St
     };
     auth::install_keys(&keys, &mut engine, &mut net, cmdmon.as_mut());
     drop_privileges(opts, &config, &user, &clock, server_open)?;
-    let signals = SignalPipe::install().map_err(|e| e.to_string())?;
+    let signals = QuitSignals::install().map_err(|e| e.to_string())?;
     let now = clock.now();
     let mut sources = Sources::new(auth::prepare_sources(&keys, config.sources.clone()), family);
     sources.set_source_dirs(config.sourcedirs.clone());
@@ -333,7 +333,7 @@ fn shutdown(daemon: &mut Daemon) {
         daemon.outputs.write_driftfile(freq, skew);
     }
     daemon.outputs.dump_sources(&daemon.engine, now);
-    log_event(Severity::Info, logging::EXITING_MESSAGE);
+    log_event(Severity::Info, logging::exiting_message());
 }
 
 #[cfg(test)]

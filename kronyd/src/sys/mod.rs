@@ -13,7 +13,7 @@
 //! `adjtimex`. No raw system calls.
 //!
 //! # How the event loop uses it
-//! 1. Start: `SignalPipe::install()`, `PidFile::create()` (after forking, if
+//! 1. Start: `QuitSignals::install()`, `PidFile::create()` (after forking, if
 //!    daemonising), then the clock: `SystemClock::new(rtcsync, precision)`, or
 //!    `VirtualClock::system(precision)` with `-x`.
 //! 2. Sockets: `UdpSocket::open` per server socket (bindaddress, port) and per
@@ -23,8 +23,8 @@
 //!    `notify::notify_systemd(READY)` / `notify_fd` (`-N`).
 //! 3. Each round: build a `PollSet` (UDP sockets with
 //!    `Interest::READABLE_ERRQUEUE` when their `timestamp_mode()` is
-//!    `Timestamping`, else `READABLE`; the signal pipe and command socket with
-//!    `READABLE`), `wait(engine deadline in ns)`, then for each ready socket
+//!    `Timestamping`, else `READABLE`; the command socket with `READABLE`; quit
+//!    signals are not polled, they interrupt the wait), `wait(engine deadline in ns)`, then for each ready socket
 //!    drain `recv` until `None` (RX timestamp: `rx_timestamp`, else read the
 //!    clock) and, when `errqueue` is reported, drain `recv_errqueue` and match
 //!    the looped-back packet with `frame::find_udp_payload`.

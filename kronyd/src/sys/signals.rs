@@ -1,14 +1,20 @@
-//! Signals through a self-pipe: the handler only writes the signal number to a
-//! non-blocking pipe; the loop polls the pipe's read end and acts on what it
-//! reads, outside the handler. As chronyd: SIGINT, SIGTERM, SIGQUIT and SIGHUP
-//! end the daemon cleanly; SIGPIPE is ignored.
+//! Quit signals as chronyd takes them: the handler only records the signal in
+//! an atomic set, and the `poll(2)` it interrupts returns EINTR, after which
+//! the loop reads the set. As chronyd: SIGINT, SIGTERM, SIGQUIT and SIGHUP end
+//! the daemon cleanly; SIGPIPE is ignored.
+//!
+//! There is no self-pipe on purpose: clknetsim, which runs chronyd (and
+//! kronyd) in simulated time, reports every descriptor it does not simulate as
+//! always readable, so a polled pipe would make the loop spin without ever
+//! advancing the simulated clock, and it ends a simulation by raising SIGTERM
+//! from inside poll, which this design turns into a clean exit. The price is
+//! chronyd's: a signal landing between the loop's last look at the set and
+//! its entry into poll waits for the next wake-up.
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
-use super::{SysError, check, fd};
+use super::{SysError, check};
 
-/// A signal kronyd handles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signal {
     /// SIGINT.
@@ -46,29 +52,28 @@ impl Signal {
     }
 }
 
-/// The pipe's write end, for the handler (-1 until installed).
-static WRITE_FD: AtomicI32 = AtomicI32::new(-1);
+/// The signals received and not yet taken, one bit per signal number.
+static PENDING: AtomicU32 = AtomicU32::new(0);
 
-/// The signal handler: async-signal-safe (an atomic load and write(2)), and
-/// errno is preserved for the code it interrupted.
-extern "C" fn on_signal(signum: libc::c_int) {
-    let fd = WRITE_FD.load(Ordering::Relaxed);
-    if fd < 0 {
-        return;
-    }
-    // OK: signal numbers are below 65.
-    let byte = signum as u8;
-    // SAFETY: __errno_location returns this thread's errno; write reads one
-    // byte from a live local. A full pipe makes write fail (non-blocking),
-    // which loses nothing: a byte is already waiting for the loop.
-    unsafe {
-        let errno = *libc::__errno_location();
-        libc::write(fd, (&raw const byte).cast(), 1);
-        *libc::__errno_location() = errno;
-    }
+/// Whether the handlers are installed (once per process).
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+
+/// The bit of `signum` in [`PENDING`] (signal numbers are below 32 for the
+/// ones handled here).
+fn bit(signum: libc::c_int) -> u32 {
+    u32::try_from(signum)
+        .ok()
+        .and_then(|n| 1u32.checked_shl(n))
+        .unwrap_or(0)
 }
 
-/// Installs `handler` (or SIG_IGN) for `signum`, with SA_RESTART as chronyd.
+/// The signal handler: async-signal-safe (one atomic read-modify-write).
+extern "C" fn on_signal(signum: libc::c_int) {
+    PENDING.fetch_or(bit(signum), Ordering::SeqCst);
+}
+
+/// Installs `handler` (or SIG_IGN) for `signum`, with SA_RESTART as chronyd
+/// (poll is never restarted, whatever the flag: it always returns EINTR).
 fn set_action(signum: libc::c_int, handler: libc::sighandler_t) -> Result<(), SysError> {
     // SAFETY: sigaction is a plain C struct; all zeroes is a valid (empty)
     // value that we complete below.
@@ -82,72 +87,44 @@ fn set_action(signum: libc::c_int, handler: libc::sighandler_t) -> Result<(), Sy
     check(ret, || format!("sigaction({signum})")).map(drop)
 }
 
-/// The read end of the self-pipe; poll it for readability.
+/// The installed quit-signal handlers; [`drain`](Self::drain) after each
+/// wait.
 #[derive(Debug)]
-pub struct SignalPipe {
-    read: OwnedFd,
+pub struct QuitSignals {
+    _private: (),
 }
 
-impl SignalPipe {
-    /// Creates the pipe and installs the handlers for [`Signal::QUIT_SIGNALS`]
-    /// (and SIG_IGN for SIGPIPE). Once per process.
+impl QuitSignals {
+    /// Installs the handlers for [`Signal::QUIT_SIGNALS`] (and SIG_IGN for
+    /// SIGPIPE). Once per process.
     ///
     /// # Errors
-    /// [`SysError`] if the pipe or a handler cannot be set up, or if the
-    /// handlers were installed already.
-    pub fn install() -> Result<SignalPipe, SysError> {
-        let mut fds = [-1 as libc::c_int; 2];
-        // SAFETY: fds has room for the two descriptors pipe writes.
-        check(unsafe { libc::pipe(fds.as_mut_ptr()) }, || "pipe()".into())?;
-        // SAFETY: pipe just returned these two descriptors; nothing else owns them.
-        let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-        fd::set_nonblock_cloexec(read.as_fd())?;
-        fd::set_nonblock_cloexec(write.as_fd())?;
-        let raw_write = write.as_raw_fd();
-        if WRITE_FD
-            .compare_exchange(-1, raw_write, Ordering::SeqCst, Ordering::SeqCst)
+    /// [`SysError`] if a handler cannot be set up, or if the handlers were
+    /// installed already.
+    pub fn install() -> Result<QuitSignals, SysError> {
+        if INSTALLED
+            .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
             .is_err()
         {
             return Err(SysError::InvalidArgument(
                 "signal handlers already installed".into(),
             ));
         }
-        // The write end lives as long as the process: the handler may run at
-        // any time after this.
-        let _ = write.into_raw_fd();
         for s in Signal::QUIT_SIGNALS {
             set_action(s.number(), on_signal as *const () as libc::sighandler_t)?;
         }
         set_action(libc::SIGPIPE, libc::SIG_IGN)?;
-        Ok(SignalPipe { read })
+        Ok(QuitSignals { _private: () })
     }
 
-    /// The signals received since the last call (in order, duplicates kept).
+    /// The signals received since the last call, each once, in
+    /// [`Signal::QUIT_SIGNALS`] order.
     pub fn drain(&self) -> Vec<Signal> {
-        let mut out = Vec::new();
-        let mut buf = [0u8; 64];
-        loop {
-            // SAFETY: buf is writable for its length.
-            let n =
-                unsafe { libc::read(self.read.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-            if n <= 0 {
-                // EAGAIN (empty), or EINTR: whatever is left wakes poll again.
-                break;
-            }
-            // OK because 0 < n <= buf.len().
-            let got = &buf[..n as usize];
-            out.extend(
-                got.iter()
-                    .filter_map(|&b| Signal::from_number(libc::c_int::from(b))),
-            );
-        }
-        out
-    }
-}
-
-impl AsFd for SignalPipe {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.read.as_fd()
+        let got = PENDING.swap(0, Ordering::SeqCst);
+        Signal::QUIT_SIGNALS
+            .into_iter()
+            .filter(|s| got & bit(s.number()) != 0)
+            .collect()
     }
 }
 
@@ -155,6 +132,8 @@ impl AsFd for SignalPipe {
 mod tests {
     use super::*;
     use crate::sys::poll::{Interest, PollSet};
+    use std::os::unix::net::UnixDatagram;
+    use std::time::{Duration, Instant};
 
     #[test]
     fn signal_numbers() {
@@ -164,28 +143,46 @@ mod tests {
         for s in Signal::QUIT_SIGNALS {
             assert_eq!(Signal::from_number(s.number()), Some(s));
         }
+        assert_eq!(bit(-1), 0);
+        assert_eq!(bit(40), 0);
     }
 
     /// The only test that installs the handlers (once per process).
     #[test]
-    fn signals_arrive_through_the_pipe_and_wake_poll() {
-        let pipe = SignalPipe::install().expect("install");
-        assert!(SignalPipe::install().is_err(), "second install refused");
-        assert!(pipe.drain().is_empty());
+    fn signals_are_recorded_and_interrupt_poll() {
+        let signals = QuitSignals::install().expect("install");
+        assert!(QuitSignals::install().is_err(), "second install refused");
+        assert!(signals.drain().is_empty());
         // SAFETY: raising a signal whose handler is installed just runs it.
         unsafe {
-            libc::raise(libc::SIGTERM);
             libc::raise(libc::SIGHUP);
+            libc::raise(libc::SIGTERM);
+            libc::raise(libc::SIGTERM);
         }
+        assert_eq!(signals.drain(), vec![Signal::Terminate, Signal::Hangup]);
+        assert!(signals.drain().is_empty());
+
+        // A signal to the polling thread ends its wait early (EINTR), with
+        // nothing readable, and is then in the set.
+        // SAFETY: pthread_self has no preconditions.
+        let me = unsafe { libc::pthread_self() };
+        let (a, _b) = UnixDatagram::pair().expect("pair");
+        let sender = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            // SAFETY: `me` is the test thread, alive: it joins us below.
+            unsafe { libc::pthread_kill(me, libc::SIGINT) };
+        });
         let mut set = PollSet::new();
-        let i = set.add(&pipe, Interest::READABLE);
-        assert_eq!(set.wait(Some(1_000_000_000)).expect("poll"), 1);
-        assert!(set.ready(i).readable);
-        assert_eq!(pipe.drain(), vec![Signal::Terminate, Signal::Hangup]);
-        assert!(pipe.drain().is_empty());
+        set.add(&a, Interest::READABLE);
+        let start = Instant::now();
+        assert_eq!(set.wait(Some(10_000_000_000)).expect("poll"), 0);
+        assert!(start.elapsed() < Duration::from_secs(5));
+        sender.join().expect("join");
+        assert_eq!(signals.drain(), vec![Signal::Interrupt]);
+
         // SIGPIPE is ignored: raising it does not kill the test process.
         // SAFETY: as above; SIGPIPE's action is SIG_IGN now.
         unsafe { libc::raise(libc::SIGPIPE) };
-        assert!(pipe.drain().is_empty());
+        assert!(signals.drain().is_empty());
     }
 }
