@@ -47,7 +47,7 @@ pub const DIRECTIVES: &[(&str, DirectiveStatus)] = &[
     ("dscp", Implemented),
     ("dumpdir", Implemented),
     ("dumponexit", Ignored),
-    ("fallbackdrift", Todo),
+    ("fallbackdrift", Implemented),
     ("generatecommandkey", Obsolete),
     ("hwclockfile", Todo),
     ("hwtimestamp", Todo),

@@ -153,6 +153,8 @@ pub struct DisciplineConfig {
     pub ref_time_fuzz_seed: Option<u64>,
     /// Special start-up mode (`initstepslew`, `-q`, `-Q`).
     pub mode: RefMode,
+    /// `fallbackdrift MIN MAX` (log2 seconds); `None` disables it.
+    pub fallback_drift: Option<(i32, i32)>,
 }
 
 impl Default for DisciplineConfig {
@@ -172,6 +174,7 @@ impl Default for DisciplineConfig {
             log_tracking: false,
             ref_time_fuzz_seed: None,
             mode: RefMode::Normal,
+            fallback_drift: None,
         }
     }
 }

@@ -37,6 +37,7 @@ mod civil;
 mod config;
 mod driftfile;
 mod events;
+mod fallback;
 mod leap;
 mod local_clock;
 mod local_mode;

@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use super::adjust_time;
 use super::config::{DisciplineConfig, LocalConfig, MakeStep, MaxChange, RefMode};
 use super::events::DisciplineEvent;
+use super::fallback::FallbackDrifts;
 use super::leap::{KnownLeap, LeapState};
 use super::local_clock::{ChangeKind, ClockNotice, LocalClock};
 use super::local_mode::{LocalMode, Served};
@@ -96,6 +97,8 @@ pub struct Reference {
     rng_state: Option<u64>,
     /// The correction pending at the previous update (tracking log).
     last_sys_offset: f64,
+    /// `fallbackdrift`.
+    fallback: Option<FallbackDrifts>,
 }
 
 impl Reference {
@@ -138,6 +141,9 @@ impl Reference {
             leap: LeapState::new(cfg.leap_mode),
             rng_state: cfg.ref_time_fuzz_seed,
             last_sys_offset: 0.0,
+            fallback: cfg
+                .fallback_drift
+                .and_then(|(min, max)| FallbackDrifts::new(min, max)),
             cfg,
         };
         r.set_unsynchronised(now);
@@ -272,6 +278,7 @@ impl Reference {
             false,
             &mut self.clock,
         );
+        self.schedule_fallback(now);
         self.ref_ip = Some(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         self.stratum = 0;
         if self.synchronised {
@@ -382,10 +389,18 @@ impl Reference {
 
     /// When [`handle_timeout`](Self::handle_timeout) must next be called.
     pub fn poll_timeout(&self) -> Option<UnixTime> {
-        match (self.clock.poll_timeout(), self.leap.poll_timeout()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let fallback = self
+            .fallback
+            .as_ref()
+            .and_then(FallbackDrifts::poll_timeout);
+        [
+            self.clock.poll_timeout(),
+            self.leap.poll_timeout(),
+            fallback,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Ends or renews slews and runs the leap second timers.
@@ -394,6 +409,21 @@ impl Reference {
         let start = self.clock.notice_count();
         self.leap.handle_timeout(now, &mut self.clock);
         self.follow_changes(start);
+        if let Some(freq) = self.fallback.as_mut().and_then(|f| f.take_due(now)) {
+            self.with_clock(|c| c.set_absolute_frequency(now, freq));
+            self.set_unsynchronised(now);
+        }
+    }
+
+    /// `fallbackdrift`: after an update or loss of synchronisation, applies
+    /// or schedules the average for the time spent without updates.
+    fn schedule_fallback(&mut self, now: UnixTime) {
+        let (Some(fb), Some(last)) = (self.fallback.as_mut(), self.last_ref_update) else {
+            return;
+        };
+        if let Some(freq) = fb.schedule(now, now.diff_secs(last)) {
+            self.with_clock(|c| c.set_absolute_frequency(now, freq));
+        }
     }
 
     /// The next adjustment to apply to the clock.
@@ -530,6 +560,9 @@ impl Reference {
             if ch.kind == ChangeKind::Step {
                 self.unsynchronised_since = self.unsynchronised_since.add_secs(shift);
                 self.last_ref_update = self.last_ref_update.map(|t| t.add_secs(shift));
+                if let Some(fb) = &mut self.fallback {
+                    fb.shift(shift);
+                }
             } else {
                 self.last_ref_update = None;
                 self.set_unsynchronised(after);

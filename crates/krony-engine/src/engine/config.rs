@@ -185,6 +185,7 @@ fn discipline_config(c: &Config) -> DisciplineConfig {
         }),
         driftfile_interval: c.driftfile.as_ref().map(|d| f64::from(d.interval)),
         log_tracking: c.log.tracking,
+        fallback_drift: c.fallback_drift.map(|f| (f.min, f.max)),
         mode: c
             .initstepslew
             .as_ref()

@@ -108,10 +108,16 @@ fn drain(nodes: &mut [Node], i: usize, t: f64, flight: &mut Flight) {
 
 /// Runs the nodes for `secs` true seconds in steps of 1/64 s.
 fn run(nodes: &mut [Node], secs: f64) {
+    run_from(nodes, 0.0, secs);
+}
+
+/// Runs the nodes from true time `from` to `until` (packets in flight at
+/// `from` are lost).
+fn run_from(nodes: &mut [Node], from: f64, until: f64) {
     let dt = 1.0 / 64.0;
     let mut flight: Flight = Vec::new();
-    let mut t = 0.0;
-    while t < secs {
+    let mut t = from;
+    while t < until {
         t += dt;
         for n in nodes.iter_mut() {
             n.clock.advance(dt);
@@ -327,5 +333,30 @@ fn a_known_leap_second_is_announced_on_its_day() {
         let client = &mut nodes[1];
         let now = client.clock.raw(60.0);
         assert_eq!(client.engine.tracking(now).leap, want);
+    }
+}
+
+#[test]
+fn fallbackdrift_takes_over_when_updates_stop() {
+    for (fallback, want) in [
+        ("fallbackdrift 4 6\n", LeapStatus::Unsynchronised),
+        ("", LeapStatus::Normal),
+    ] {
+        let server = node("local stratum 1\nallow all\n", addr(1), 0.0, 0.0, 11);
+        let config = format!("server 192.0.2.1 minpoll 0 maxpoll 2 iburst\nport 0\n{fallback}");
+        let client = node(&config, addr(2), 0.001, 20e-6, 12);
+        let mut nodes = [server, client];
+        run(&mut nodes, 300.0);
+        // The server goes away: the client's requests reach nobody.
+        nodes[0].addr = addr(9);
+        run_from(&mut nodes, 300.0, 322.0);
+        let client = &mut nodes[1];
+        let now = client.clock.raw(322.0);
+        // 16 s without an update: the 16 s average is applied and the
+        // reference is unsynchronised, long before the source is
+        // unreachable (8 polls of 4 s).
+        assert_eq!(client.engine.tracking(now).leap, want, "{fallback}");
+        let freq = client.engine.reference().clock().frequency_ppm();
+        assert!((freq - 20.0).abs() < 1.0, "{freq}");
     }
 }

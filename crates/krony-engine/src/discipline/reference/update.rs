@@ -195,6 +195,13 @@ impl Reference {
                 self.drift_file_age = 0.0;
             }
         }
+        if let Some(fb) = &mut self.fallback {
+            let freq = self.clock.frequency_ppm();
+            fb.note_update(self.synchronised, freq, update_interval);
+            if self.synchronised {
+                self.schedule_fallback(now);
+            }
+        }
         // RMS offset: follow the first offsets closely until they stop
         // shrinking, then average exponentially.
         let sq = offset * offset;
