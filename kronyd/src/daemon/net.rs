@@ -325,9 +325,14 @@ impl Net {
                     log_event(Severity::Error, format!("Could not adjust clock : {e}"));
                 }
             }
-            let Some(t) = engine.poll_transmit() else {
+            let Some(mut t) = engine.poll_transmit() else {
                 break;
             };
+            // A server response's transmit timestamp is read last, after
+            // the request was processed, as chronyd reads it: time spent
+            // before would count as network delay on our side only and
+            // shift the client's offset by half of it.
+            engine.stamp_transmit(&mut t, clock.now());
             self.send(&t, engine, clock);
         }
     }
@@ -416,9 +421,7 @@ fn open(
 
 /// The socket of `to`'s family among `socks`.
 fn find_family<'a>(socks: &'a [UdpSocket], to: &SocketAddr) -> Option<&'a UdpSocket> {
-    socks
-        .iter()
-        .find(|s| s.local_addr().is_ok_and(|a| a.is_ipv4() == to.is_ipv4()))
+    socks.iter().find(|s| s.is_ipv4() == to.is_ipv4())
 }
 
 fn no_socket(to: &SocketAddr) -> SysError {

@@ -125,6 +125,8 @@ pub struct ErrQueueMessage {
 pub struct UdpSocket {
     fd: OwnedFd,
     mode: TimestampMode,
+    /// The address family, known without a system call on the send path.
+    ipv4: bool,
 }
 
 /// Whether TX timestamping can be requested per message (SO_TIMESTAMPING in a
@@ -170,7 +172,11 @@ impl UdpSocket {
             })?;
         }
         let mode = enable_timestamps(f, cfg.client_only);
-        Ok(UdpSocket { fd: sock, mode })
+        Ok(UdpSocket {
+            fd: sock,
+            mode,
+            ipv4: ip.is_ipv4(),
+        })
     }
 
     /// The address the socket is bound to (the random port of a client socket).
@@ -181,6 +187,11 @@ impl UdpSocket {
         fd::local_name(self.fd.as_fd())?
             .ip_addr()
             .ok_or_else(|| SysError::InvalidArgument("socket has no IP address".into()))
+    }
+
+    /// Whether this is an IPv4 socket (else IPv6).
+    pub fn is_ipv4(&self) -> bool {
+        self.ipv4
     }
 
     /// How this socket gets kernel timestamps.

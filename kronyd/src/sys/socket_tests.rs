@@ -95,6 +95,7 @@ fn loopback_exchange_with_kernel_timestamps_and_pktinfo() {
     );
     let cli_addr = cli.local_addr().expect("client addr");
     assert_ne!(cli_addr.port(), 0, "random source port after connect");
+    assert!(srv.is_ipv4() && cli.is_ipv4());
 
     let request = [0x23u8; 48];
     let before = now();
@@ -185,6 +186,7 @@ fn ipv6_loopback_when_available() {
     };
     let srv_addr = srv.local_addr().expect("addr");
     let cli = client(srv_addr);
+    assert!(!srv.is_ipv4() && !cli.is_ipv4());
     cli.send(b"six", None, None, false).expect("send");
     assert!(wait(&srv, Interest::READABLE).readable);
     let mut buf = [0u8; 64];
