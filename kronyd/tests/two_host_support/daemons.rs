@@ -1,0 +1,241 @@
+//! Daemons (kronyd or Debian's chronyd, always with `-x`) running inside a
+//! lab host, and their matching command clients (kronyc or chronyc).
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use super::netns::Host;
+
+pub const CHRONYD: &str = "/usr/sbin/chronyd";
+pub const CHRONYC: &str = "/usr/bin/chronyc";
+
+/// Which implementation runs a daemon (and which client talks to it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Krony,
+    Chrony,
+}
+
+impl Kind {
+    /// The daemon binary.
+    pub fn daemon(self) -> PathBuf {
+        match self {
+            Kind::Krony => PathBuf::from(env!("CARGO_BIN_EXE_kronyd")),
+            Kind::Chrony => PathBuf::from(CHRONYD),
+        }
+    }
+
+    /// The matching command client.
+    pub fn client(self) -> PathBuf {
+        match self {
+            Kind::Krony => kronyc_bin().clone(),
+            Kind::Chrony => PathBuf::from(CHRONYC),
+        }
+    }
+
+    /// "kronyd" or "chronyd".
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Krony => "kronyd",
+            Kind::Chrony => "chronyd",
+        }
+    }
+
+    /// Options every daemon of this kind gets: no clock control, stay in the
+    /// foreground logging to stderr; chronyd also keeps root (so it can remove
+    /// its pidfile and socket in the 0700 host directory).
+    pub fn base_options(self) -> &'static [&'static str] {
+        match self {
+            Kind::Krony => &["-x", "-d"],
+            Kind::Chrony => &["-x", "-d", "-u", "root"],
+        }
+    }
+
+    /// Runs `DAEMON -Q -x [-t TIMEOUT] DIRECTIVES...` (one measurement,
+    /// printed, never applied) in `host`, with a pidfile of its own so that
+    /// parallel runs never meet at the default one.
+    pub fn query_once(self, host: &Host, timeout: Option<u32>, directives: &[&str]) -> Output {
+        let mut cmd = host.command(self.daemon());
+        cmd.arg("-Q").arg("-x");
+        if self == Kind::Chrony {
+            cmd.args(["-u", "root"]);
+        }
+        if let Some(t) = timeout {
+            cmd.args(["-t", &t.to_string()]);
+        }
+        let pidfile = format!(
+            "pidfile {}",
+            host.path(&format!("q{}.pid", seq())).display()
+        );
+        cmd.args(directives).arg(pidfile).output().unwrap()
+    }
+}
+
+/// A process-wide counter for unique file names.
+fn seq() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The kronyc binary of this build: `$KRONYC` if set, else built by cargo
+/// next to the kronyd under test (a no-op when `cargo test --workspace`
+/// already built it; kronyc is another package, so this test cannot name
+/// it with `CARGO_BIN_EXE_*`).
+pub fn kronyc_bin() -> &'static PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(p) = std::env::var_os("KRONYC") {
+            return PathBuf::from(p);
+        }
+        let kronyd = Path::new(env!("CARGO_BIN_EXE_kronyd"));
+        let bin = kronyd.with_file_name("kronyc");
+        let profile_dir = kronyd.parent().unwrap();
+        let target_dir = profile_dir.parent().unwrap();
+        let mut cmd = Command::new(env!("CARGO"));
+        cmd.args(["build", "-q", "-p", "kronyc", "--target-dir"])
+            .arg(target_dir)
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        match profile_dir.file_name().and_then(|n| n.to_str()) {
+            Some("debug") => {}
+            Some("release") => {
+                cmd.arg("--release");
+            }
+            Some(other) => {
+                cmd.args(["--profile", other]);
+            }
+            None => {}
+        }
+        let built = cmd.status().is_ok_and(|s| s.success());
+        assert!(
+            built || bin.exists(),
+            "cannot build kronyc (set KRONYC=path)"
+        );
+        bin
+    })
+}
+
+/// A daemon running in a lab host, killed when dropped.
+pub struct Daemon {
+    pub kind: Kind,
+    /// Its Unix command socket.
+    pub sock: PathBuf,
+    /// Its stderr (the message log with `-d`).
+    pub log: PathBuf,
+    child: Child,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Daemon {
+    /// Starts `kind` in `host` as `role` (a file name prefix) with the
+    /// configuration `lines`, plus its own pidfile and Unix command socket
+    /// in the host's directory.
+    pub fn start(kind: Kind, host: &Host, role: &str, lines: &[String]) -> Daemon {
+        let sock = host.path(&format!("{role}.sock"));
+        let mut all = lines.to_vec();
+        all.push(format!(
+            "pidfile {}",
+            host.path(&format!("{role}.pid")).display()
+        ));
+        all.push(format!("bindcmdaddress {}", sock.display()));
+        let conf = host.path(&format!("{role}.conf"));
+        std::fs::write(&conf, all.join("\n") + "\n").unwrap();
+        let log = host.path(&format!("{role}.log"));
+        let err = File::create(&log).unwrap();
+        let child = host
+            .command(kind.daemon())
+            .args(kind.base_options())
+            .arg("-f")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(err)
+            .spawn()
+            .unwrap();
+        Daemon {
+            kind,
+            sock,
+            log,
+            child,
+        }
+    }
+
+    /// Sends SIGTERM and waits up to `timeout` for the exit status (None if
+    /// it did not end, or ended by a signal).
+    pub fn terminate(&mut self, timeout: Duration) -> Option<i32> {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().ok()?;
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
+    /// Its log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The matching client over the Unix socket, numeric (`-n`: no reverse
+    /// lookups, which would wait for DNS timeouts while a link is down).
+    pub fn cmd(&self, host: &Host, args: &[&str]) -> String {
+        let sock = self.sock.display().to_string();
+        let mut all = vec!["-n", "-h", &sock];
+        all.extend_from_slice(args);
+        text(&host.run(self.kind.client(), &all))
+    }
+}
+
+/// stdout followed by stderr.
+pub fn text(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
+}
+
+/// The value of a `Name : value` line of a report.
+pub fn field<'a>(report: &'a str, name: &str) -> Option<&'a str> {
+    report.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        (k.trim() == name).then(|| v.trim())
+    })
+}
+
+/// Polls `cond` every 100 ms until it holds or `timeout` passes.
+pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    loop {
+        if cond() {
+            return true;
+        }
+        if start.elapsed() > timeout {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A source's line of a `sources` report, as (state, name, reach register).
+pub fn source_line<'a>(sources: &'a str, name: &str) -> Option<(&'a str, &'a str, u8)> {
+    sources.lines().find_map(|l| {
+        let words: Vec<&str> = l.split_whitespace().collect();
+        // "^* NAME STRATUM POLL REACH LASTRX ..."; reach is octal.
+        match words.as_slice() {
+            [state, n, _stratum, _poll, reach, ..] if *n == name => {
+                Some((*state, *n, u8::from_str_radix(reach, 8).ok()?))
+            }
+            _ => None,
+        }
+    })
+}
