@@ -13,36 +13,23 @@
 //! the retries below absorb). Skips (with a message) only if chrony is not
 //! installed.
 
+mod daemon_support;
+
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use daemon_support::{
+    CHRONYC, CHRONYD, Proc, free_port, installed, start_chronyd, start_kronyd, write_conf,
+};
 use serde_json::Value;
-
-const CHRONYC: &str = "/usr/bin/chronyc";
-const CHRONYD: &str = "/usr/sbin/chronyd";
 
 /// How often a chronyc/kronyc/chronyc triple (or a text pair) is retried
 /// until the values that should not change are the same in both chronyc
 /// readings.
 const ATTEMPTS: usize = 10;
-
-fn installed() -> bool {
-    for bin in [CHRONYC, CHRONYD] {
-        if !Path::new(bin).exists() {
-            eprintln!("SKIP: {bin} is not installed");
-            return false;
-        }
-    }
-    true
-}
-
-fn free_port() -> u16 {
-    let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
-    s.local_addr().expect("addr").port()
-}
 
 /// The kronyc binary of this build: `$KRONYC` if set, else built by cargo
 /// next to the kronyd under test (kronyc is another package, so this test
@@ -80,16 +67,6 @@ fn kronyc_bin() -> &'static PathBuf {
     })
 }
 
-/// A daemon process, killed when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Standard output, standard error and exit status of a client run.
 #[derive(Debug)]
 struct Run {
@@ -111,28 +88,11 @@ fn run(bin: &Path, args: &[&str]) -> Run {
     }
 }
 
-fn spawn(cmd: &mut Command, log: &Path) -> Proc {
-    let log = std::fs::File::create(log).expect("log");
-    let err = log.try_clone().expect("log");
-    Proc(
-        cmd.stdin(Stdio::null())
-            .stdout(log)
-            .stderr(err)
-            .spawn()
-            .expect("spawn"),
-    )
-}
-
-fn user() -> String {
-    let out = Command::new("id").arg("-un").output().expect("id");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 /// The upstream `chronyd -x` and the `kronyd -x` under test (which also
 /// serves NTP, so that `clients` and `serverstats` have NTP counts).
 struct Setup {
     dir: tempfile::TempDir,
-    _kronyd: Proc,
+    kronyd: Proc,
     _chronyd: Proc,
     /// kronyd's NTP port.
     kntp: u16,
@@ -142,41 +102,36 @@ struct Setup {
 
 impl Setup {
     fn start() -> Option<Setup> {
-        if !installed() {
+        if !installed(&[CHRONYC, CHRONYD]) {
             return None;
         }
         let dir = tempfile::tempdir().expect("tempdir");
-        // chronyd insists that nobody else may enter its socket directory.
-        let mode = std::os::unix::fs::PermissionsExt::from_mode(0o700);
-        std::fs::set_permissions(dir.path(), mode).expect("chmod");
         let (ntp, kntp, kcmd) = (free_port(), free_port(), free_port());
+        let chronyd = start_chronyd(
+            dir.path(),
+            &[
+                format!("port {ntp}"),
+                "bindaddress 127.0.0.1".into(),
+                "local stratum 1".into(),
+                "allow 127.0.0.1".into(),
+            ],
+        );
         let d = dir.path().display();
-        let up = format!(
-            "port {ntp}\nbindaddress 127.0.0.1\ncmdport 0\nbindcmdaddress /\n\
-             pidfile {d}/chronyd.pid\nlocal stratum 1\nallow 127.0.0.1\n"
-        );
-        let k = format!(
-            "port {kntp}\nbindaddress 127.0.0.1\nallow 127.0.0.1\ncmdport {kcmd}\n\
-             bindcmdaddress 127.0.0.1\nbindcmdaddress {d}/kronyd.sock\n\
-             pidfile {d}/kronyd.pid\nserver 127.0.0.1 port {ntp} iburst minpoll -2 maxpoll -2\n"
-        );
-        std::fs::write(dir.path().join("chronyd.conf"), up).expect("write");
-        std::fs::write(dir.path().join("kronyd.conf"), k).expect("write");
-        let chronyd = spawn(
-            Command::new(CHRONYD)
-                .args(["-x", "-d", "-u", &user(), "-f"])
-                .arg(dir.path().join("chronyd.conf")),
-            &dir.path().join("chronyd.log"),
-        );
-        let kronyd = spawn(
-            Command::new(env!("CARGO_BIN_EXE_kronyd"))
-                .args(["-x", "-d", "-f"])
-                .arg(dir.path().join("kronyd.conf")),
-            &dir.path().join("kronyd.log"),
-        );
+        let lines = [
+            format!("port {kntp}"),
+            "bindaddress 127.0.0.1".into(),
+            "allow 127.0.0.1".into(),
+            format!("cmdport {kcmd}"),
+            "bindcmdaddress 127.0.0.1".into(),
+            format!("bindcmdaddress {d}/kronyd.sock"),
+            format!("pidfile {d}/kronyd.pid"),
+            format!("server 127.0.0.1 port {ntp} iburst minpoll -2 maxpoll -2"),
+        ];
+        let conf = write_conf(dir.path(), "kronyd.conf", &lines);
+        let kronyd = start_kronyd(dir.path(), &conf, &[], &[]);
         let s = Setup {
             dir,
-            _kronyd: kronyd,
+            kronyd,
             _chronyd: chronyd,
             kntp,
             kcmd,
@@ -191,7 +146,7 @@ impl Setup {
     }
 
     fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("kronyd.log")).unwrap_or_default()
+        self.kronyd.log_text()
     }
 
     /// Runs chronyc or kronyc with `opts` then `args` on kronyd's socket.
@@ -359,24 +314,20 @@ const TRACKING: &[Field] = &[
     f(13, "leap_status", Word(LEAP)),
 ];
 
+const SOURCE_MODES: &[(&str, &str)] = &[("^", "server"), ("=", "peer"), ("#", "refclock")];
+
+const SOURCE_STATES: &[(&str, &str)] = &[
+    ("*", "selected"),
+    ("?", "nonselectable"),
+    ("x", "falseticker"),
+    ("~", "jittery"),
+    ("+", "combined"),
+    ("-", "not_combined"),
+];
+
 const SOURCES: &[Field] = &[
-    f(
-        0,
-        "mode",
-        Word(&[("^", "server"), ("=", "peer"), ("#", "refclock")]),
-    ),
-    f(
-        1,
-        "state",
-        Word(&[
-            ("*", "selected"),
-            ("?", "nonselectable"),
-            ("x", "falseticker"),
-            ("~", "jittery"),
-            ("+", "combined"),
-            ("-", "not_combined"),
-        ]),
-    ),
+    f(0, "mode", Word(SOURCE_MODES)),
+    f(1, "state", Word(SOURCE_STATES)),
     f(2, "name", Text),
     f(2, "address", Text),
     f(3, "stratum", Int),
@@ -425,6 +376,12 @@ const SELECTDATA: &[Field] = &[
 
 const TIMESTAMPING: &[(&str, &str)] = &[("Daemon", "D"), ("Kernel", "K"), ("Hardware", "H")];
 
+const NTP_MODES: &[(&str, i64)] = &[
+    ("Symmetric active", 1),
+    ("Symmetric passive", 2),
+    ("Server", 4),
+];
+
 /// ntpdata; the fields chronyc derives (the addresses and poll and
 /// precision in other units, the reference ID as text) are left out.
 const NTPDATA: &[Field] = &[
@@ -433,15 +390,7 @@ const NTPDATA: &[Field] = &[
     f(3, "local_address", Text),
     f(5, "leap", Word(LEAP)),
     f(6, "version_number", Int),
-    f(
-        7,
-        "mode",
-        Code(&[
-            ("Symmetric active", 1),
-            ("Symmetric passive", 2),
-            ("Server", 4),
-        ]),
-    ),
+    f(7, "mode", Code(NTP_MODES)),
     f(8, "stratum", Int),
     f(9, "poll_log2", Int),
     f(11, "precision_log2", Int),
@@ -518,14 +467,12 @@ const CLIENTS_K: &[Field] = &[
     v(9, "nke_last_ago_s", IntOr(NEVER)),
 ];
 
+const AUTH_MODES: &[(&str, &str)] = &[("-", "none"), ("SK", "symmetric_key"), ("NTS", "nts")];
+
 const AUTHDATA: &[Field] = &[
     f(0, "name", Text),
     f(0, "address", Text),
-    f(
-        1,
-        "mode",
-        Word(&[("-", "none"), ("SK", "symmetric_key"), ("NTS", "nts")]),
-    ),
+    f(1, "mode", Word(AUTH_MODES)),
     f(2, "key_id", Int),
     f(3, "key_type", Int),
     f(4, "key_length_bits", Int),
@@ -543,69 +490,39 @@ const NTPDATA_NEW: &[&str] = &[
     "total_hw_rx",
 ];
 
+const SERVERSTATS_NEW: &[&str] = &[
+    "ntp_daemon_rx_timestamps",
+    "ntp_daemon_tx_timestamps",
+    "ntp_kernel_rx_timestamps",
+    "ntp_kernel_tx_timestamps",
+    "ntp_hw_rx_timestamps",
+    "ntp_hw_tx_timestamps",
+];
+
+const fn r(
+    args: &'static [&'static str],
+    fields: &'static [Field],
+    json_only: &'static [&'static str],
+) -> Report {
+    Report {
+        args,
+        fields,
+        json_only,
+    }
+}
+
 const REPORTS: &[Report] = &[
-    Report {
-        args: &["tracking"],
-        fields: TRACKING,
-        json_only: &[],
-    },
-    Report {
-        args: &["sources"],
-        fields: SOURCES,
-        json_only: &[],
-    },
-    Report {
-        args: &["sourcestats"],
-        fields: SOURCESTATS,
-        json_only: &["ref_id"],
-    },
-    Report {
-        args: &["selectdata"],
-        fields: SELECTDATA,
-        json_only: &["ref_id"],
-    },
-    Report {
-        args: &["ntpdata"],
-        fields: NTPDATA,
-        json_only: NTPDATA_NEW,
-    },
-    Report {
-        args: &["ntpdata", "127.0.0.1"],
-        fields: NTPDATA,
-        json_only: NTPDATA_NEW,
-    },
-    Report {
-        args: &["activity"],
-        fields: ACTIVITY,
-        json_only: &[],
-    },
-    Report {
-        args: &["serverstats"],
-        fields: SERVERSTATS,
-        json_only: &[
-            "ntp_daemon_rx_timestamps",
-            "ntp_daemon_tx_timestamps",
-            "ntp_kernel_rx_timestamps",
-            "ntp_kernel_tx_timestamps",
-            "ntp_hw_rx_timestamps",
-            "ntp_hw_tx_timestamps",
-        ],
-    },
-    Report {
-        args: &["clients"],
-        fields: CLIENTS,
-        json_only: &[],
-    },
-    Report {
-        args: &["clients", "-k"],
-        fields: CLIENTS_K,
-        json_only: &["cmd_packets"],
-    },
-    Report {
-        args: &["authdata"],
-        fields: AUTHDATA,
-        json_only: &[],
-    },
+    r(&["tracking"], TRACKING, &[]),
+    r(&["sources"], SOURCES, &[]),
+    r(&["sourcestats"], SOURCESTATS, &["ref_id"]),
+    r(&["selectdata"], SELECTDATA, &["ref_id"]),
+    r(&["ntpdata"], NTPDATA, NTPDATA_NEW),
+    r(&["ntpdata", "127.0.0.1"], NTPDATA, NTPDATA_NEW),
+    r(&["activity"], ACTIVITY, &[]),
+    r(&["serverstats"], SERVERSTATS, SERVERSTATS_NEW),
+    r(&["clients"], CLIENTS, &[]),
+    r(&["clients", "-k"], CLIENTS_K, &["cmd_packets"]),
+    r(&["authdata"], AUTHDATA, &[]),
 ];
 
 /// chronyc's CSV lines split into fields.
