@@ -7,7 +7,13 @@
 //!   alphanumerics>/sock` (mode 0666, directories 0711), next to the
 //!   daemon's socket, so that the daemon can answer; everything is removed
 //!   when the connection is closed. The hidden random directory keeps a
-//!   hostile daemon from redirecting the `chmod` through a symlink.
+//!   hostile daemon from redirecting the `chmod` through a symlink; as
+//!   chronyc, the first directory is opened (no symlink followed) and checked
+//!   through its descriptor, and the random one is made relative to it.
+//! - Sockets are made as chronyc makes them, `socket(domain, SOCK_DGRAM, 0)`
+//!   with close-on-exec set by `fcntl` afterwards, and replies are awaited
+//!   with `poll(2)`, so that kronyc runs under clknetsim (which refuses
+//!   SOCK_CLOEXEC in the type and advances simulated time only in poll).
 //! - Other hosts are resolved and spoken to over a connected UDP socket.
 //! - Each request waits `timeout × 2^attempt`, is retried `retries` times
 //!   with a new random sequence number each time, and a reply counts only
@@ -16,8 +22,9 @@
 //!   (no padding), as chronyc does for old daemons.
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -28,6 +35,10 @@ use krony_wire::cmdmon::{
     PKT_TYPE_REPLY, PROTO_VERSION, REPLY_HEADER_LEN, ReplyHeader, Request, RequestMsg, Status,
     reply_length, unpadded_request_length,
 };
+use nix::fcntl::{FcntlArg, FdFlag, OFlag};
+use nix::poll::{PollFd, PollFlags, PollTimeout};
+use nix::sys::socket::{AddressFamily, MsgFlags, SockFlag, SockType, UnixAddr};
+use nix::sys::stat::{Mode, SFlag};
 use rand::Rng;
 
 use crate::names::{Family, resolve};
@@ -95,25 +106,65 @@ enum Sock {
 }
 
 impl Sock {
+    /// send(2) on the connected socket (std writes to a Unix datagram
+    /// socket with write(2), which clknetsim does not simulate).
     fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        Ok(nix::sys::socket::send(
+            self.fd().as_raw_fd(),
+            buf,
+            MsgFlags::empty(),
+        )?)
+    }
+
+    fn fd(&self) -> BorrowedFd<'_> {
         match self {
-            Sock::Udp(s) => s.send(buf),
-            Sock::Unix(u) => u.sock.send(buf),
+            Sock::Udp(s) => s.as_fd(),
+            Sock::Unix(u) => u.sock.as_fd(),
         }
     }
 
+    /// Waits with poll up to `timeout` (TimedOut after it) and reads one
+    /// datagram.
     fn recv(&self, buf: &mut [u8], timeout: Duration) -> io::Result<usize> {
-        match self {
-            Sock::Udp(s) => {
-                s.set_read_timeout(Some(timeout))?;
-                s.recv(buf)
-            }
-            Sock::Unix(u) => {
-                u.sock.set_read_timeout(Some(timeout))?;
-                u.sock.recv(buf)
-            }
+        let mut fds = [PollFd::new(self.fd(), PollFlags::POLLIN)];
+        if nix::poll::poll(&mut fds, poll_timeout(timeout))? == 0 {
+            return Err(io::ErrorKind::TimedOut.into());
         }
+        Ok(nix::sys::socket::recv(
+            self.fd().as_raw_fd(),
+            buf,
+            MsgFlags::empty(),
+        )?)
     }
+}
+
+/// poll's timeout for `d`, rounded up to whole milliseconds so that a wait
+/// never ends before its deadline.
+fn poll_timeout(d: Duration) -> PollTimeout {
+    let ms = d.as_nanos().div_ceil(1_000_000);
+    PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)
+}
+
+/// A datagram socket: `socket(domain, SOCK_DGRAM, 0)`, then close-on-exec.
+fn dgram_socket(domain: AddressFamily) -> io::Result<OwnedFd> {
+    let fd = nix::sys::socket::socket(domain, SockType::Datagram, SockFlag::empty(), None)?;
+    nix::fcntl::fcntl(&fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))?;
+    Ok(fd)
+}
+
+/// Opens `dir` without following a symlink and checks that it is a
+/// directory of ours with no permission beyond 0711 (chronyc's check).
+fn open_own_dir(dir: &Path) -> io::Result<OwnedFd> {
+    let fd = nix::fcntl::open(dir, OFlag::O_RDONLY | OFlag::O_NOFOLLOW, Mode::empty())?;
+    let st = nix::sys::stat::fstat(&fd)?;
+    let is_dir = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR;
+    if !is_dir || st.st_mode & 0o777 & !0o711 != 0 || st.st_uid != nix::unistd::geteuid().as_raw() {
+        return Err(io::Error::other(format!(
+            "Unexpected mode/owner of {}",
+            dir.display()
+        )));
+    }
+    Ok(fd)
 }
 
 /// 16 random alphanumeric characters.
@@ -127,7 +178,7 @@ fn random_name() -> String {
 
 fn open_unix(server: &Path) -> io::Result<UnixClient> {
     // Is the server socket there at all?
-    UnixDatagram::unbound()?.connect(server)?;
+    UnixDatagram::from(dgram_socket(AddressFamily::Unix)?).connect(server)?;
     let dir0 = match server.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -137,20 +188,20 @@ fn open_unix(server: &Path) -> io::Result<UnixClient> {
         Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(e),
         _ => {}
     }
-    let meta = std::fs::symlink_metadata(&dir1)?;
-    let euid = nix::unistd::geteuid().as_raw();
-    if !meta.is_dir() || meta.mode() & 0o777 & !0o711 != 0 || meta.uid() != euid {
-        let _ = std::fs::remove_dir(&dir1);
-        return Err(io::Error::other(format!(
-            "Unexpected mode/owner of {}",
-            dir1.display()
-        )));
-    }
-    let dir2 = dir1.join(random_name());
+    let dir_fd = match open_own_dir(&dir1) {
+        Ok(fd) => fd,
+        Err(e) => {
+            let _ = std::fs::remove_dir(&dir1);
+            return Err(e);
+        }
+    };
+    let name = random_name();
+    let dir2 = dir1.join(&name);
     let path = dir2.join("sock");
     let result = (|| {
-        std::fs::DirBuilder::new().mode(0o711).create(&dir2)?;
-        let sock = UnixDatagram::bind(&path)?;
+        nix::sys::stat::mkdirat(&dir_fd, name.as_str(), Mode::from_bits_truncate(0o711))?;
+        let sock = UnixDatagram::from(dgram_socket(AddressFamily::Unix)?);
+        nix::sys::socket::bind(sock.as_raw_fd(), &UnixAddr::new(&path)?)?;
         sock.connect(server)?;
         // The daemon may run as another user: let it write to our socket.
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666))?;
@@ -174,12 +225,13 @@ fn open_unix(server: &Path) -> io::Result<UnixClient> {
     }
 }
 
+/// A UDP socket connected to `addr` (bound by the kernel on connect).
 fn open_udp(addr: SocketAddr) -> io::Result<UdpSocket> {
-    let local = match addr.ip() {
-        IpAddr::V4(_) => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
-        IpAddr::V6(_) => SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), 0),
+    let domain = match addr.ip() {
+        IpAddr::V4(_) => AddressFamily::Inet,
+        IpAddr::V6(_) => AddressFamily::Inet6,
     };
-    let s = UdpSocket::bind(local)?;
+    let s = UdpSocket::from(dgram_socket(domain)?);
     s.connect(addr)?;
     Ok(s)
 }
@@ -383,6 +435,8 @@ impl Transport {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::Ipv4Addr;
+    use std::os::unix::fs::MetadataExt;
 
     #[test]
     fn host_lists() {
