@@ -109,6 +109,8 @@ pub struct Resolver {
     requests: Sender<Request>,
     responses: Receiver<Response>,
     wake: File,
+    /// Requests sent and not answered yet.
+    outstanding: usize,
 }
 
 impl Resolver {
@@ -147,14 +149,25 @@ impl Resolver {
             requests,
             responses,
             wake,
+            outstanding: 0,
         })
     }
 
     /// Queues a request.
-    pub fn submit(&self, req: Request) {
+    pub fn submit(&mut self, req: Request) {
         // The thread lives as long as the sender; a send cannot fail
         // unless it panicked, and then the name stays unresolved.
-        let _ = self.requests.send(req);
+        if self.requests.send(req).is_ok() {
+            self.outstanding += 1;
+        }
+    }
+
+    /// Whether answers are still due: poll the pipe only then, as chronyd
+    /// watches its resolver's pipe only while a lookup runs. (clknetsim
+    /// reports every descriptor it does not simulate as readable, so an
+    /// idle pipe in the poll set would spin the loop in simulated time.)
+    pub fn busy(&self) -> bool {
+        self.outstanding > 0
     }
 
     /// The answers received so far (call when the wake-up pipe is readable).
@@ -167,7 +180,9 @@ impl Resolver {
                 _ => break,
             }
         }
-        self.responses.try_iter().collect()
+        let got: Vec<Response> = self.responses.try_iter().collect();
+        self.outstanding = self.outstanding.saturating_sub(got.len());
+        got
     }
 }
 
@@ -206,6 +221,7 @@ mod tests {
     #[test]
     fn thread_answers_through_the_pipe() {
         let mut r = Resolver::start().expect("resolver");
+        assert!(!r.busy());
         r.submit(Request {
             tag: 7,
             name: "localhost".into(),
@@ -229,6 +245,7 @@ mod tests {
             }
         }
         assert_eq!(got.len(), 2, "{got:?}");
+        assert!(!r.busy(), "every answer taken");
         assert_eq!(got[0].tag, 7);
         let addrs = got[0].result.as_ref().expect("localhost resolves");
         assert!(

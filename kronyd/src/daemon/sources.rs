@@ -237,9 +237,9 @@ impl Sources {
         u32::try_from(adding).unwrap_or(u32::MAX)
     }
 
-    /// The resolver, to poll its wake-up pipe.
+    /// The resolver, to poll its wake-up pipe, while it owes answers.
     pub fn resolver(&self) -> Option<&Resolver> {
-        self.resolver.as_ref()
+        self.resolver.as_ref().filter(|r| r.busy())
     }
 
     /// The earliest retry of a failed lookup.
@@ -292,7 +292,7 @@ impl Sources {
         }
         let tag = self.next_tag;
         self.next_tag += 1;
-        if let Some(r) = &self.resolver {
+        if let Some(r) = &mut self.resolver {
             r.submit(Request {
                 tag,
                 name: spec.host.clone(),
