@@ -196,7 +196,8 @@ fn parse_clock(s: &str) -> Option<i64> {
 
 /// Parses the date forms `settime` documents, in UTC: `HH:MM[:SS]`
 /// (today), `Mon DD[,] YYYY HH:MM[:SS]`, `DD Mon YYYY HH:MM[:SS]` and
-/// `YYYY-MM-DD HH:MM[:SS]`. `now` gives today's date.
+/// `YYYY-MM-DD HH:MM[:SS]`, and `now` (the current second, as chronyc's
+/// getdate grammar takes it). `now` gives today's date.
 pub fn parse_date(s: &str, now: i64) -> Option<i64> {
     let words: Vec<String> = s
         .split(|c: char| c.is_whitespace() || c == ',')
@@ -211,6 +212,7 @@ pub fn parse_date(s: &str, now: i64) -> Option<i64> {
     };
     let num = |w: &str| w.parse::<i64>().ok();
     let (date, clock) = match words.as_slice() {
+        [t] if t == "now" => return Some(now),
         [t] => (None, t),
         [a, b, y, t] if month(a).is_some() => {
             (Some((num(y)?, month(a)?, u32::try_from(num(b)?).ok()?)), t)
@@ -312,6 +314,9 @@ mod tests {
         assert_eq!(parse_date("21 Nov 2015 16:30:05", now), Some(1_448_123_405));
         assert_eq!(parse_date("2015-11-21 16:30:05", now), Some(1_448_123_405));
         assert_eq!(parse_date("tomorrow", now), None);
+        assert_eq!(parse_date("now", now), Some(now));
+        assert_eq!(parse_date(" NOW ", now), Some(now));
+        assert_eq!(parse_date("now 16:30", now), None);
         assert_eq!(parse_date("25:00", now), None);
     }
 }
