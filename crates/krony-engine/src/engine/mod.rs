@@ -41,7 +41,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
-use krony_wire::ntp::NtpRepr;
+use krony_wire::ntp::{NtpRepr, Packet};
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 
@@ -342,11 +342,18 @@ impl Engine {
     /// `now`, read right before it is sent (chronyd reads the clock for it
     /// only after processing the request: time spent in between would
     /// count as network delay on the server's side only and bias every
-    /// client's offset by half of it). Other packets, and responses whose
-    /// timestamp cannot change (interleaved, KoD, signed), are left as
-    /// they are. Returns whether `t` changed.
+    /// client's offset by half of it). Responses whose timestamp cannot
+    /// change (interleaved, KoD, signed) are left as they are. A source's
+    /// packet is not changed, but `now` becomes its daemon TX time, until
+    /// a kernel timestamp arrives. Returns whether `t` changed.
     pub fn stamp_transmit(&mut self, t: &mut Transmit, now: UnixTime) -> bool {
-        if t.source.is_some() {
+        if let Some(id) = t.source {
+            let ts = self.cooked_ts(now, TimestampKind::Daemon);
+            if let (Ok(p), Some(slot)) =
+                (Packet::new_checked(&t.bytes[..]), self.sources.get_mut(&id))
+            {
+                slot.source.handle_send_time(ts, p.transmit_timestamp());
+            }
             return false;
         }
         let tx = self.smooth_tx_timestamp(&t.bytes, self.cook(now));

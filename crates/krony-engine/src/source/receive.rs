@@ -4,7 +4,7 @@
 
 use core::cmp::Ordering;
 
-use krony_wire::ntp::{ExtensionField, KissCode, LeapIndicator, Mode, NtpRepr};
+use krony_wire::ntp::{ExtensionField, KissCode, LeapIndicator, Mode, NtpRepr, NtpTimestamp};
 
 use super::checks::PacketTests;
 use super::report::MeasurementRecord;
@@ -419,6 +419,27 @@ impl NtpSource {
         };
         self.events
             .push_back(SourceEvent::Measurement(Box::new(record)));
+    }
+
+    /// The daemon's time (cooked) read right before the packet whose
+    /// transmit timestamp is `transmit_ts` was handed to the kernel, as
+    /// chronyd reads it once more there: closer to the real transmission
+    /// than the time the packet was built at, it stands for our TX time
+    /// until a kernel or hardware timestamp replaces it. Returns whether it
+    /// was taken: only for our last packet, while its TX time is the
+    /// daemon's, and at most 1 s later.
+    pub fn handle_send_time(&mut self, ts: LocalTimestamp, transmit_ts: NtpTimestamp) -> bool {
+        let Some(old) = self.xchg.local_tx else {
+            return false;
+        };
+        let delay = ts.time.diff_secs(old.time);
+        let take = old.kind == TimestampKind::Daemon
+            && transmit_ts == self.xchg.local_ntp_tx
+            && (0.0..=1.0).contains(&delay);
+        if take {
+            self.xchg.local_tx = Some(ts);
+        }
+        take
     }
 
     /// A later, more accurate TX timestamp of a packet we sent (kernel or

@@ -317,6 +317,44 @@ fn kernel_tx_timestamp_replaces_the_daemon_one() {
 }
 
 #[test]
+fn send_time_replaces_the_build_time_until_a_kernel_timestamp() {
+    let mut h = Harness::new(SourceParams::default());
+    h.server.offset = 0.1;
+    let tx = h.next_request().expect("request");
+    let req = NtpRepr::parse_bytes(&tx.bytes).expect("parses");
+    // Handed to the kernel 100 µs after the packet was built.
+    let sent = LocalTimestamp::daemon(h.now.add_secs(1e-4));
+    assert!(
+        !h.src.handle_send_time(sent, NtpTimestamp(1)),
+        "not our packet"
+    );
+    assert!(
+        !h.src.handle_send_time(
+            LocalTimestamp::daemon(h.now.add_secs(-1e-4)),
+            req.transmit_ts
+        ),
+        "earlier than built"
+    );
+    assert!(h.src.handle_send_time(sent, req.transmit_ts));
+    h.now = h.now.add_secs(1e-4);
+    let (resp, at) = h.response_to(&tx);
+    let RxOutcome::Tested(t) = h.deliver(&resp, at) else {
+        panic!("not tested")
+    };
+    let s = t.sample.expect("sample");
+    assert!(close(s.offset, 0.1, 1e-7), "offset {}", s.offset);
+    assert!(close(s.peer_delay, 0.02, 1e-7), "delay {}", s.peer_delay);
+    assert_eq!(h.src.ntp_data_report().tx_kind, TimestampKind::Daemon);
+    // A kernel timestamp is better; the daemon's does not replace it.
+    let tx = h.next_request().expect("request");
+    let req = NtpRepr::parse_bytes(&tx.bytes).expect("parses");
+    let kernel = LocalTimestamp::new(h.now.add_secs(1e-5), TimestampKind::Kernel);
+    h.src.handle_tx_timestamp(kernel, &req);
+    let later = LocalTimestamp::daemon(h.now.add_secs(2e-5));
+    assert!(!h.src.handle_send_time(later, req.transmit_ts));
+}
+
+#[test]
 fn copy_takes_the_servers_refid_and_stratum() {
     let params = SourceParams {
         copy: true,
