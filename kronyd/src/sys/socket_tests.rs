@@ -76,6 +76,25 @@ fn tx_timestamp_of(sock: &UdpSocket, payload: &[u8]) -> (ErrQueueMessage, Socket
     panic!("no TX timestamp for our packet");
 }
 
+/// Linux turns RX timestamping on for the whole stack lazily (a static key
+/// flipped from a work queue when the first socket asks for it), so the
+/// first datagrams after a socket enabled it may carry no timestamp. Send
+/// warm-up datagrams until one does; the daemon falls back to its own
+/// timestamp meanwhile, but the tests below check the kernel path.
+fn warm_up_rx_timestamping(srv: &UdpSocket, cli: &UdpSocket) {
+    let mut buf = [0u8; 64];
+    for _ in 0..100 {
+        cli.send(b"warm-up", None, None, false).expect("send");
+        assert!(wait(srv, Interest::READABLE).readable);
+        let r = srv.recv(&mut buf).expect("recv").expect("datagram");
+        if r.rx_timestamp.is_some() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("no kernel RX timestamp after 100 datagrams");
+}
+
 #[test]
 fn loopback_exchange_with_kernel_timestamps_and_pktinfo() {
     let srv = server("127.0.0.1:0");
@@ -96,6 +115,7 @@ fn loopback_exchange_with_kernel_timestamps_and_pktinfo() {
     let cli_addr = cli.local_addr().expect("client addr");
     assert_ne!(cli_addr.port(), 0, "random source port after connect");
     assert!(srv.is_ipv4() && cli.is_ipv4());
+    warm_up_rx_timestamping(&srv, &cli);
 
     let request = [0x23u8; 48];
     let before = now();
@@ -187,6 +207,7 @@ fn ipv6_loopback_when_available() {
     let srv_addr = srv.local_addr().expect("addr");
     let cli = client(srv_addr);
     assert!(!srv.is_ipv4() && !cli.is_ipv4());
+    warm_up_rx_timestamping(&srv, &cli);
     cli.send(b"six", None, None, false).expect("send");
     assert!(wait(&srv, Interest::READABLE).readable);
     let mut buf = [0u8; 64];
