@@ -81,7 +81,15 @@ fn maxupdateskew_skips_the_frequency_update() {
     u.skew = 2e-3; // 2000 ppm > maxupdateskew 1000 ppm
     r.set_reference(at(10.0), &u);
     assert_eq!(r.clock().frequency_ppm(), 0.0);
-    assert!((r.tracking_report(at(10.0)).residual_freq_ppm - 50.0).abs() < 1e-9);
+    let t = r.tracking_report(at(10.0));
+    assert!((t.residual_freq_ppm - 50.0).abs() < 1e-9);
+    // Gain 0 keeps the starting skew of 1 (no driftfile) with no extra
+    // skew: `tracking` shows 1000000.000 ppm, as chronyd 4.3 does after such
+    // an update (checked with `maxupdateskew 1`), and the root dispersion
+    // grows by about 1 s per second since the reference time.
+    assert_eq!(t.skew_ppm, 1e6);
+    let later = r.tracking_report(at(10.5));
+    assert!(later.root_dispersion - t.root_dispersion > 0.5, "{later:?}");
     // Below the limit the first update (our skew is 1 = "unknown") takes it all.
     u.skew = 1e-6;
     r.set_reference(at(20.0), &u);
