@@ -21,14 +21,7 @@ fn kronyd_synchronises_to_chronyd() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let port = free_port();
-    let _chronyd = start_chronyd(
-        d,
-        &[
-            "local stratum 1".into(),
-            "allow 127.0.0.1".into(),
-            format!("port {port}"),
-        ],
-    );
+    let _chronyd = start_chronyd_server(d, port, &[]);
     let mut conf = kronyd_base(d);
     conf.extend([
         format!("server 127.0.0.1 port {port} iburst minpoll -2 maxpoll 0"),

@@ -6,49 +6,19 @@
 
 mod daemon_support;
 
-use std::process::Command;
 use std::time::Duration;
 
 use daemon_support::*;
-
-/// A network namespace with its loopback up, deleted when dropped.
-struct Netns(String);
-
-impl Netns {
-    fn create() -> Option<Netns> {
-        let name = format!("kronyd-init-{}", std::process::id());
-        let ok = Command::new("ip")
-            .args(["netns", "add", &name])
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            return None;
-        }
-        let ns = Netns(name);
-        let up = Command::new("ip")
-            .args(["netns", "exec", &ns.0, "ip", "link", "set", "lo", "up"])
-            .status()
-            .is_ok_and(|s| s.success());
-        up.then_some(ns)
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
 
 #[test]
 fn initstepslew_measures_then_hands_over_to_the_configured_sources() {
     if !installed(&[CHRONYC]) {
         return;
     }
-    let Some(ns) = Netns::create() else {
-        eprintln!("SKIP: cannot create a network namespace (not root?)");
+    let Some(ns) = Netns::create("init") else {
         return;
     };
-    let netns = ["ip", "netns", "exec", ns.0.as_str()];
+    let netns = ns.exec_prefix();
     let server_dir = tempfile::tempdir().unwrap();
     let mut conf = kronyd_base(server_dir.path());
     conf.extend([

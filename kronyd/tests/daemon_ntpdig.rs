@@ -10,34 +10,6 @@ use std::time::Duration;
 
 use daemon_support::*;
 
-/// A network namespace with its loopback up, deleted when dropped.
-struct Netns(String);
-
-impl Netns {
-    fn create() -> Option<Netns> {
-        let name = format!("kronyd-test-{}", std::process::id());
-        let ok = Command::new("ip")
-            .args(["netns", "add", &name])
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            return None;
-        }
-        let ns = Netns(name);
-        let up = Command::new("ip")
-            .args(["netns", "exec", &ns.0, "ip", "link", "set", "lo", "up"])
-            .status()
-            .is_ok_and(|s| s.success());
-        up.then_some(ns)
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
 /// The offset ntpdig printed: the number before `+/-`.
 fn ntpdig_offset(out: &str) -> Option<f64> {
     let words: Vec<&str> = out.split_whitespace().collect();
@@ -57,8 +29,7 @@ fn ntpdig_gets_a_sane_offset() {
     if !installed(&[NTPDIG]) {
         return;
     }
-    let Some(ns) = Netns::create() else {
-        eprintln!("SKIP: cannot create a network namespace (not root?)");
+    let Some(ns) = Netns::create("test") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -71,14 +42,14 @@ fn ntpdig_gets_a_sane_offset() {
         "port 123".into(),
     ]);
     let conf = write_conf(d, "kronyd.conf", &conf);
-    let kronyd = start_kronyd(d, &conf, &[], &["ip", "netns", "exec", &ns.0]);
+    let kronyd = start_kronyd(d, &conf, &[], &ns.exec_prefix());
     let mut last = String::new();
     let got = wait_until(Duration::from_secs(10), || {
         let out = Command::new("ip")
             .args([
                 "netns",
                 "exec",
-                &ns.0,
+                ns.name(),
                 NTPDIG,
                 "-t",
                 "1",

@@ -71,15 +71,7 @@ fn kronyd_clients_with_keys_synchronise_to_chronyd() {
     let d = dir.path();
     let keyfile = write_keys(d, "chrony.keys", KEYS);
     let port = free_port();
-    let chronyd = start_chronyd(
-        d,
-        &[
-            "local stratum 1".into(),
-            "allow 127.0.0.1".into(),
-            format!("port {port}"),
-            format!("keyfile {}", keyfile.display()),
-        ],
-    );
+    let chronyd = start_chronyd_server(d, port, &[format!("keyfile {}", keyfile.display())]);
     // key, authdata Type and KLen, NTP version the client sends.
     let cases = [
         (1, 1, 128, "4"),
@@ -133,15 +125,7 @@ fn a_wrong_or_missing_key_gets_no_valid_response() {
         "1 MD5 HEX:0102030405060708090a0b0c0d0e0f11\n",
     );
     let port = free_port();
-    let _chronyd = start_chronyd(
-        d,
-        &[
-            "local stratum 1".into(),
-            "allow 127.0.0.1".into(),
-            format!("port {port}"),
-            format!("keyfile {}", keyfile.display()),
-        ],
-    );
+    let _chronyd = start_chronyd_server(d, port, &[format!("keyfile {}", keyfile.display())]);
     let wrong_dir = tempfile::tempdir().unwrap();
     let wrong_client = kronyd_client(wrong_dir.path(), port, &wrong, 1);
     let missing_dir = tempfile::tempdir().unwrap();
@@ -224,15 +208,7 @@ fn rekey_reads_the_keyfile_again() {
         "2 SHA1 HEX:933F62BE1D604E68A81B557F18CFA200483F5B70\n",
     );
     let port = free_port();
-    let _chronyd = start_chronyd(
-        d,
-        &[
-            "local stratum 1".into(),
-            "allow 127.0.0.1".into(),
-            format!("port {port}"),
-            format!("keyfile {}", server_keys.display()),
-        ],
-    );
+    let _chronyd = start_chronyd_server(d, port, &[format!("keyfile {}", server_keys.display())]);
     let cd = tempfile::tempdir().unwrap();
     let client = kronyd_client(cd.path(), port, &client_keys, 1);
     assert!(client.wait_log("Key 1 is missing", Duration::from_secs(5)));
@@ -250,38 +226,10 @@ fn rekey_reads_the_keyfile_again() {
     assert!(auth.contains("SK     1    1   40"), "{auth}");
 }
 
-/// A network namespace with its loopback up, deleted when dropped.
-struct Netns(String);
-
-impl Netns {
-    fn create() -> Option<Netns> {
-        let name = format!("kronyd-keys-{}", std::process::id());
-        let ok = Command::new("ip")
-            .args(["netns", "add", &name])
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            return None;
-        }
-        let ns = Netns(name);
-        let up = Command::new("ip")
-            .args(["netns", "exec", &ns.0, "ip", "link", "set", "lo", "up"])
-            .status()
-            .is_ok_and(|s| s.success());
-        up.then_some(ns)
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
 /// `ntpdig -a KEY -k KEYFILE 127.0.0.1` in `ns`: success and its output.
 fn ntpdig(ns: &Netns, key: u32, keyfile: &Path) -> (bool, String) {
     let out = Command::new("ip")
-        .args(["netns", "exec", &ns.0, NTPDIG, "-t", "1", "-a"])
+        .args(["netns", "exec", ns.name(), NTPDIG, "-t", "1", "-a"])
         .arg(key.to_string())
         .arg("-k")
         .arg(keyfile)
@@ -298,8 +246,7 @@ fn ntpdig_verifies_kronyd_responses() {
     if !installed(&[NTPDIG]) {
         return;
     }
-    let Some(ns) = Netns::create() else {
-        eprintln!("SKIP: cannot create a network namespace (not root?)");
+    let Some(ns) = Netns::create("keys") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -329,7 +276,7 @@ fn ntpdig_verifies_kronyd_responses() {
         format!("keyfile {}", keyfile.display()),
     ]);
     let conf = write_conf(d, "kronyd.conf", &conf);
-    let kronyd = start_kronyd(d, &conf, &[], &["ip", "netns", "exec", &ns.0]);
+    let kronyd = start_kronyd(d, &conf, &[], &ns.exec_prefix());
     for key in [1, 3] {
         let mut last = String::new();
         let ok = wait_until(Duration::from_secs(10), || {

@@ -1,5 +1,6 @@
 //! Helpers of the daemon end-to-end tests: processes killed when dropped,
-//! free loopback ports, configuration files, waiting for log lines.
+//! free loopback ports, configuration files, waiting for log lines,
+//! network namespaces removed when dropped.
 //!
 //! Every daemon runs with `-x` (the system clock is never touched), its own
 //! pidfile, command socket and ports, in a temporary directory.
@@ -159,6 +160,69 @@ pub fn start_chronyd(dir: &Path, lines: &[String]) -> Proc {
         .spawn()
         .unwrap();
     Proc { child, log }
+}
+
+/// Starts Debian's chronyd (as [`start_chronyd`]) serving `local stratum 1`
+/// to 127.0.0.1 on `port`, plus `extra` configuration lines.
+pub fn start_chronyd_server(dir: &Path, port: u16, extra: &[String]) -> Proc {
+    let mut lines = vec![
+        "local stratum 1".to_string(),
+        "allow 127.0.0.1".to_string(),
+        format!("port {port}"),
+    ];
+    lines.extend_from_slice(extra);
+    start_chronyd(dir, &lines)
+}
+
+/// A network namespace with its loopback up, deleted when dropped. Tests
+/// use it for programs that need port 123 (ntpdig has no port option).
+pub struct Netns(String);
+
+impl Netns {
+    /// Creates `kronyd-TAG-PID` and brings its loopback up; None (after
+    /// printing why the test skips) when that fails, e.g. without root.
+    pub fn create(tag: &str) -> Option<Netns> {
+        let ns = Netns::try_create(tag);
+        if ns.is_none() {
+            eprintln!("SKIP: cannot create a network namespace (not root?)");
+        }
+        ns
+    }
+
+    fn try_create(tag: &str) -> Option<Netns> {
+        let name = format!("kronyd-{tag}-{}", std::process::id());
+        let ok = Command::new("ip")
+            .args(["netns", "add", &name])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            return None;
+        }
+        // From here on, Drop removes the namespace even if `lo` fails.
+        let ns = Netns(name);
+        let up = Command::new("ip")
+            .args(["netns", "exec", &ns.0, "ip", "link", "set", "lo", "up"])
+            .status()
+            .is_ok_and(|s| s.success());
+        up.then_some(ns)
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.0
+    }
+
+    /// The command prefix that runs a program inside it (for
+    /// [`start_kronyd`]'s `prefix`).
+    pub fn exec_prefix(&self) -> [&str; 4] {
+        ["ip", "netns", "exec", &self.0]
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
 }
 
 /// `chronyc -n -h SOCKET COMMAND...`: its standard output.
