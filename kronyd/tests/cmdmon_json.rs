@@ -16,13 +16,13 @@
 mod daemon_support;
 
 use std::net::UdpSocket;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use daemon_support::{
-    CHRONYC, CHRONYD, Proc, free_port, installed, start_chronyd, start_kronyd, write_conf,
+    CHRONYC, CHRONYD, Proc, free_port, installed, kronyc_bin, start_chronyd, start_kronyd,
+    write_conf,
 };
 use serde_json::Value;
 
@@ -30,42 +30,6 @@ use serde_json::Value;
 /// until the values that should not change are the same in both chronyc
 /// readings.
 const ATTEMPTS: usize = 10;
-
-/// The kronyc binary of this build: `$KRONYC` if set, else built by cargo
-/// next to the kronyd under test (kronyc is another package, so this test
-/// cannot name it with `CARGO_BIN_EXE_*`; the build is a no-op when
-/// `cargo test --workspace` already made it).
-fn kronyc_bin() -> &'static PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        if let Some(p) = std::env::var_os("KRONYC") {
-            return PathBuf::from(p);
-        }
-        let kronyd = Path::new(env!("CARGO_BIN_EXE_kronyd"));
-        let bin = kronyd.with_file_name("kronyc");
-        let profile = kronyd.parent().expect("profile dir");
-        let target = profile.parent().expect("target dir");
-        let mut cmd = Command::new(env!("CARGO"));
-        cmd.args(["build", "-q", "-p", "kronyc", "--target-dir"])
-            .arg(target)
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        match profile.file_name().and_then(|n| n.to_str()) {
-            Some("debug") | None => {}
-            Some("release") => {
-                cmd.arg("--release");
-            }
-            Some(other) => {
-                cmd.args(["--profile", other]);
-            }
-        }
-        let built = cmd.status().is_ok_and(|s| s.success());
-        assert!(
-            built || bin.exists(),
-            "cannot build kronyc (set KRONYC=path)"
-        );
-        bin
-    })
-}
 
 /// Standard output, standard error and exit status of a client run.
 #[derive(Debug)]

@@ -12,7 +12,8 @@ use daemon_support::*;
 
 /// kronyd as a client of `chronyd -x` serving local stratum 1: "Selected
 /// source 127.0.0.1" within 10 s with iburst, then stratum 2 and leap
-/// normal in `chronyc tracking`; the driftfile is written at exit.
+/// normal in `chronyc tracking`; the driftfile is written at exit and read
+/// back by the next start (issue 4, acceptance 6).
 #[test]
 fn kronyd_synchronises_to_chronyd() {
     if !installed(&[CHRONYD, CHRONYC]) {
@@ -22,6 +23,8 @@ fn kronyd_synchronises_to_chronyd() {
     let d = dir.path();
     let port = free_port();
     let _chronyd = start_chronyd_server(d, port, &[]);
+    // A frequency to start from, corrected while kronyd is synchronised.
+    std::fs::write(d.join("drift"), format!("{:20.6} {:20.6}\n", -25.5, 2.0)).unwrap();
     let mut conf = kronyd_base(d);
     conf.extend([
         format!("server 127.0.0.1 port {port} iburst minpoll -2 maxpoll 0"),
@@ -59,9 +62,44 @@ fn kronyd_synchronises_to_chronyd() {
     let log = kronyd.log_text();
     assert!(log.contains("Disabled control of system clock"), "{log}");
     assert!(log.contains("kronyd exiting"), "{log}");
-    let drift = std::fs::read_to_string(d.join("drift")).unwrap();
-    assert_eq!(drift.split_whitespace().count(), 2, "{drift}");
     assert!(!d.join("kronyd.pid").exists(), "pidfile removed at exit");
+    check_driftfile_read_back(d);
+}
+
+/// The driftfile written at exit is chrony's `%20.6f %20.6f` line, and a
+/// restarted kronyd (without sources, so that nothing changes it) logs the
+/// values it read and starts tracking from that frequency.
+fn check_driftfile_read_back(d: &std::path::Path) {
+    let path = d.join("drift");
+    let drift = std::fs::read_to_string(&path).unwrap();
+    let values: Vec<f64> = drift
+        .split_whitespace()
+        .map(|v| v.parse().unwrap())
+        .collect();
+    assert_eq!(values.len(), 2, "{drift}");
+    let (freq, skew) = (values[0], values[1]);
+    assert_eq!(drift, format!("{freq:20.6} {skew:20.6}\n"));
+    let mut conf = kronyd_base(d);
+    conf.extend(["port 0".into(), format!("driftfile {}", path.display())]);
+    let conf = write_conf(d, "restart.conf", &conf);
+    let kronyd = start_kronyd(d, &conf, &[], &[]);
+    let read = format!(
+        "Frequency {freq:.3} +/- {skew:.3} ppm read from {}",
+        path.display()
+    );
+    assert!(
+        kronyd.wait_log(&read, Duration::from_secs(5)),
+        "{read}\n{}",
+        kronyd.log_text()
+    );
+    let sock = d.join("kronyd.sock");
+    assert!(wait_until(Duration::from_secs(5), || sock.exists()));
+    let tracking = chronyc(&sock, &["tracking"]);
+    let shown = field(&tracking, "Frequency").unwrap_or_default();
+    assert!(
+        shown.starts_with(&format!("{:.3} ppm ", freq.abs())),
+        "{freq}: {tracking}"
+    );
 }
 
 /// `chronyd -x` as a client of kronyd serving local stratum 10: chronyc

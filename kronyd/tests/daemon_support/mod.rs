@@ -244,3 +244,79 @@ pub fn field<'a>(report: &'a str, name: &str) -> Option<&'a str> {
         (k.trim() == name).then(|| v.trim())
     })
 }
+
+pub mod ntp;
+
+/// A binary `name` of workspace package `package`: `$ENV_VAR` if set, else
+/// built by cargo next to the kronyd under test (another package's binary
+/// cannot be named with `CARGO_BIN_EXE_*`; the build is a no-op when
+/// `cargo test --workspace` already made it).
+pub fn workspace_bin(package: &str, name: &str, env_var: &str) -> PathBuf {
+    if let Some(p) = std::env::var_os(env_var) {
+        return PathBuf::from(p);
+    }
+    let kronyd = Path::new(env!("CARGO_BIN_EXE_kronyd"));
+    let bin = kronyd.with_file_name(name);
+    let profile = kronyd.parent().expect("profile dir");
+    let target = profile.parent().expect("target dir");
+    let mut cmd = Command::new(env!("CARGO"));
+    cmd.args(["build", "-q", "-p", package, "--target-dir"])
+        .arg(target)
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    match profile.file_name().and_then(|n| n.to_str()) {
+        Some("debug") | None => {}
+        Some("release") => {
+            cmd.arg("--release");
+        }
+        Some(other) => {
+            cmd.args(["--profile", other]);
+        }
+    }
+    let built = cmd.status().is_ok_and(|s| s.success());
+    assert!(
+        built || bin.exists(),
+        "cannot build {name} (set {env_var}=path)"
+    );
+    bin
+}
+
+/// The kronyc binary of this build (`$KRONYC` if set).
+pub fn kronyc_bin() -> &'static PathBuf {
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| workspace_bin("kronyc", "kronyc", "KRONYC"))
+}
+
+/// `kronyc -n -h SOCKET COMMAND...`: its standard output and error.
+pub fn kronyc(socket: &Path, args: &[&str]) -> String {
+    let out = Command::new(kronyc_bin())
+        .arg("-n")
+        .arg("-h")
+        .arg(socket)
+        .args(args)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+/// A numeric `Name : value` field of a report (0 if absent).
+pub fn field_u64(report: &str, name: &str) -> u64 {
+    field(report, name)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The rows of `chronyc -n clients`: address, NTP hits, NTP drops.
+pub fn client_rows(report: &str) -> Vec<(String, u64, u64)> {
+    report
+        .lines()
+        .filter_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let ip: std::net::IpAddr = w.first()?.parse().ok()?;
+            Some((
+                ip.to_string(),
+                w.get(1)?.parse().ok()?,
+                w.get(2)?.parse().ok()?,
+            ))
+        })
+        .collect()
+}
