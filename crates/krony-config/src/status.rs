@@ -31,7 +31,7 @@ pub const DIRECTIVES: &[(&str, DirectiveStatus)] = &[
     ("bindcmdaddress", Implemented),
     ("bindcmddevice", Implemented),
     ("binddevice", Implemented),
-    ("broadcast", Todo),
+    ("broadcast", Implemented),
     ("clientloglimit", Implemented),
     ("clockprecision", Implemented),
     ("cmdallow", Implemented),

@@ -141,7 +141,8 @@ fn start(opts: &Options, config: Config) -> Result<(Daemon, Option<PidFile>), St
         .sources
         .iter()
         .any(|s| s.kind == krony_config::SourceKind::Peer);
-    let server_open = (serving || has_peers) && net.open_server_sockets();
+    let broadcasting = !config.broadcasts.is_empty();
+    let server_open = (serving || has_peers || broadcasting) && net.open_server_sockets();
     let special = opts.mode != RunMode::Normal;
     let (commands, mut cmdmon) = if special {
         (CommandSockets::none(), None)

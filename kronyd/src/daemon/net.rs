@@ -63,6 +63,9 @@ pub struct NetConfig {
     pub acq_device: Option<String>,
     /// `dscp`.
     pub dscp: u8,
+    /// `broadcast` lines exist: server sockets are opened even with
+    /// `port 0` (on a random port then, as chronyd does).
+    pub broadcast: bool,
 }
 
 impl NetConfig {
@@ -80,6 +83,7 @@ impl NetConfig {
             acq_v6: config.bind_acq_address.v6,
             acq_device: config.bind_acq_device.clone(),
             dscp: config.dscp,
+            broadcast: !config.broadcasts.is_empty(),
         }
     }
 
@@ -163,7 +167,7 @@ impl Net {
     /// Opens the server sockets (chrony opens them once NTP access is
     /// allowed to someone or a peer exists). Returns whether one is open.
     pub fn open_server_sockets(&mut self) -> bool {
-        if self.server_tried || self.cfg.port == 0 {
+        if self.server_tried || (self.cfg.port == 0 && !self.cfg.broadcast) {
             return !self.server.is_empty();
         }
         self.server_tried = true;

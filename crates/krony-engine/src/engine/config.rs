@@ -9,6 +9,7 @@ use std::net::IpAddr;
 
 use krony_config::{Config, LeapSecMode};
 
+use super::BroadcastConfig;
 use crate::discipline::{
     DisciplineConfig, LeapMode, LocalClockConfig, LocalConfig, MakeStep, MaxChange, RefMode,
 };
@@ -56,6 +57,8 @@ pub struct EngineConfig {
     pub rng_seed: Option<u64>,
     /// `smoothtime`: smooth the time served to clients; `None` when off.
     pub smooth: Option<SmoothConfig>,
+    /// `broadcast` destinations.
+    pub broadcasts: Vec<BroadcastConfig>,
 }
 
 impl Default for EngineConfig {
@@ -75,6 +78,7 @@ impl Default for EngineConfig {
             log_selection: false,
             rng_seed: None,
             smooth: None,
+            broadcasts: Vec::new(),
         }
     }
 }
@@ -143,6 +147,11 @@ impl EngineConfig {
                 .smoothtime
                 .as_ref()
                 .and_then(SmoothConfig::from_directive),
+            broadcasts: config
+                .broadcasts
+                .iter()
+                .map(BroadcastConfig::from_directive)
+                .collect(),
         })
     }
 }

@@ -17,6 +17,7 @@
 //! the raw time plus the correction still being slewed) before sources and
 //! server see them. [`Engine::poll_timeout`] is a raw time too.
 
+mod broadcast;
 mod commands;
 mod config;
 mod dumps;
@@ -30,6 +31,7 @@ mod sources;
 #[cfg(test)]
 mod tests;
 
+pub use broadcast::BroadcastConfig;
 pub use commands::SourceCommand;
 pub use config::{DEFAULT_PRECISION, EngineConfig};
 pub use dumps::SourceDumpState;
@@ -206,6 +208,8 @@ pub struct Engine {
     manual: manual::Manual,
     /// `smoothtime`: the offset added to the time served to clients.
     smooth: Option<Smoother>,
+    /// `broadcast` destinations and their next deadlines.
+    broadcasts: Vec<broadcast::Destination>,
 }
 
 impl fmt::Debug for Engine {
@@ -255,8 +259,10 @@ impl Engine {
             events: VecDeque::new(),
             manual: manual::Manual::default(),
             smooth: None,
+            broadcasts: Vec::new(),
         };
         engine.drain_reference(now);
+        engine.start_broadcasts(engine.cook(now));
         // Set up after the driftfile's frequency was applied, which is not a
         // correction to smooth out (chronyd starts smoothing after it too).
         engine.smooth = engine.cfg.smooth.and_then(Smoother::new);
@@ -377,7 +383,10 @@ impl Engine {
             .filter_map(|s| s.source.poll_timeout())
             .min()
             .map(|d| self.uncook(d).add_secs(DEADLINE_MARGIN));
-        [sources, self.reference.poll_timeout()]
+        let broadcasts = self
+            .broadcast_timeout()
+            .map(|d| self.uncook(d).add_secs(DEADLINE_MARGIN));
+        [sources, self.reference.poll_timeout(), broadcasts]
             .into_iter()
             .flatten()
             .min()
@@ -386,7 +395,7 @@ impl Engine {
     // ---- inputs ----
 
     /// Fires every timer due at raw time `now`: slew ends, leap seconds,
-    /// source polls.
+    /// source polls, broadcasts.
     pub fn handle_timeout(&mut self, now: UnixTime) {
         if self.reference.poll_timeout().is_some_and(|t| t <= now) {
             self.reference.handle_timeout(now);
@@ -405,6 +414,12 @@ impl Engine {
                 slot.source.handle_timeout(cooked, &ctx);
             }
             self.drain_source(now, id);
+        }
+        if self
+            .broadcast_timeout()
+            .is_some_and(|t| t <= self.cook(now))
+        {
+            self.fire_broadcasts(self.cook(now));
         }
     }
 

@@ -43,6 +43,7 @@ mod response;
 
 pub use auth::SymmetricKeys;
 pub use config::{MIN_PRECISION, ServerConfig, precision_log2};
+pub use response::broadcast as broadcast_packet;
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};

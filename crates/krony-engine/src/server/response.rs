@@ -203,6 +203,41 @@ pub(super) fn build<R: RngCore + ?Sized>(d: &Draft<'_>, rng: &mut R) -> NtpRepr 
     }
 }
 
+/// A broadcast packet (mode 5) as chronyd's `broadcast` sends it: the
+/// reference's header fields, `poll` (log2 of the interval), zero origin
+/// and receive timestamps, and the transmit time `tx` with fuzz below the
+/// precision (no flag bit: broadcasts are never answered).
+pub fn broadcast<R: RngCore + ?Sized>(
+    params: &ServerParams,
+    precision: i8,
+    poll: i8,
+    tx: UnixTime,
+    rng: &mut R,
+) -> NtpRepr {
+    let stratum = if params.stratum < MAX_STRATUM {
+        params.stratum
+    } else {
+        INVALID_STRATUM
+    };
+    NtpRepr {
+        leap: leap_indicator(params.leap),
+        version: 4,
+        mode: Mode::Broadcast,
+        stratum,
+        poll,
+        precision,
+        root_delay: NtpShort::from_secs(params.root_delay),
+        root_dispersion: NtpShort::from_secs(params.root_dispersion),
+        reference_id: RefId(params.ref_id),
+        reference_ts: ntp(params.ref_time),
+        origin_ts: NtpTimestamp::ZERO,
+        receive_ts: NtpTimestamp::ZERO,
+        transmit_ts: fuzzed(tx, precision, rng, |v| v, &[]),
+        extensions: Vec::new(),
+        mac: None,
+    }
+}
+
 /// chrony's experimental field (type 0xF323): our root delay and
 /// dispersion with 28 fraction bits, the receive time on a timescale that
 /// follows the clock's frequency but not its corrections, and that
@@ -270,6 +305,39 @@ mod tests {
             fuzzed(UnixTime::EPOCH, -20, &mut Stuck(7), |v| v | 1, &[]),
             NtpTimestamp::ZERO
         );
+    }
+
+    #[test]
+    fn broadcast_has_zero_origin_and_receive() {
+        let params = ServerParams {
+            synchronised: true,
+            leap: LeapStatus::Normal,
+            stratum: 3,
+            ref_id: 0x7f00_0001,
+            ref_time: UnixTime::from_secs_nanos(1_700_000_000, 0),
+            root_delay: 0.001,
+            root_dispersion: 0.002,
+        };
+        let tx = UnixTime::from_secs_nanos(1_700_000_010, 500);
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let b = broadcast(&params, -20, 6, tx, &mut rng);
+        assert_eq!(
+            (b.mode, b.version, b.stratum, b.poll),
+            (Mode::Broadcast, 4, 3, 6)
+        );
+        assert_eq!(
+            (b.origin_ts, b.receive_ts),
+            (NtpTimestamp::ZERO, NtpTimestamp::ZERO)
+        );
+        assert!(b.transmit_ts.diff_secs(NtpTimestamp::from_unix(tx)).abs() < 1e-6);
+        assert_eq!(b.reference_id, RefId(0x7f00_0001));
+        let unsync = ServerParams {
+            stratum: 16,
+            leap: LeapStatus::Unsynchronised,
+            ..params
+        };
+        let b = broadcast(&unsync, -20, 6, tx, &mut rng);
+        assert_eq!((b.stratum, b.leap), (0, LeapIndicator::Unsynchronized));
     }
 
     #[test]
