@@ -20,8 +20,10 @@ use crate::resolver::{self, Family, Request, Resolver, Response};
 const RETRY_FIRST: f64 = 8.0;
 /// Longest delay between attempts.
 const RETRY_MAX: f64 = 1024.0;
-/// Shortest interval between two replacements of the same source.
-const REPLACE_INTERVAL: f64 = 60.0;
+/// After a replacement, the next one waits a random time up to this long
+/// (chrony's `RESOLVE_INTERVAL_UNIT << MAX_REPLACEMENT_INTERVAL`, 7 * 512 s),
+/// whichever source asks.
+const MAX_REPLACE_INTERVAL: f64 = 7.0 * 512.0;
 /// chrony caps `maxsources` at 16.
 const MAX_POOL_SOURCES: usize = 16;
 
@@ -55,7 +57,8 @@ pub struct Sources {
     retries: Vec<(UnixTime, Lookup)>,
     /// Which configured line each engine source comes from.
     origin: BTreeMap<SourceId, usize>,
-    last_replace: BTreeMap<SourceId, UnixTime>,
+    /// No replacement before this time (one for all sources, as chrony's).
+    next_replace: Option<UnixTime>,
     next_tag: u64,
     /// The `sourcedir` directives (each a list of directories).
     source_dirs: Vec<Vec<String>>,
@@ -77,7 +80,7 @@ impl Sources {
             in_flight: BTreeMap::new(),
             retries: Vec::new(),
             origin: BTreeMap::new(),
-            last_replace: BTreeMap::new(),
+            next_replace: None,
             next_tag: 1,
             source_dirs: Vec::new(),
             from_dirs: Vec::new(),
@@ -169,7 +172,6 @@ impl Sources {
             .collect();
         for id in ids {
             self.origin.remove(&id);
-            self.last_replace.remove(&id);
             let _ = engine.remove_source(now, id);
         }
         self.in_flight.retain(|_, l| l.spec_index != i);
@@ -404,8 +406,9 @@ impl Sources {
         }
     }
 
-    /// The engine asks to replace source `id` (an unreachable pool member or
-    /// falseticker): look its name up again, at most once a minute.
+    /// The engine asks to replace source `id` (unreachable, a falseticker or
+    /// too far): look its name up again. Sources given by address are kept;
+    /// after a replacement the next waits a random time up to an hour.
     pub fn replace(&mut self, now: UnixTime, id: SourceId) {
         let Some(&i) = self.origin.get(&id) else {
             return;
@@ -417,11 +420,7 @@ impl Sources {
         {
             return;
         }
-        if self
-            .last_replace
-            .get(&id)
-            .is_some_and(|t| now.diff_secs(*t) < REPLACE_INTERVAL)
-        {
+        if self.next_replace.is_some_and(|t| now < t) {
             return;
         }
         if self
@@ -431,7 +430,8 @@ impl Sources {
         {
             return;
         }
-        self.last_replace.insert(id, now);
+        let wait = rand::random::<f64>() * MAX_REPLACE_INTERVAL;
+        self.next_replace = Some(now.add_secs(wait));
         self.lookup(
             now,
             Lookup {
@@ -540,6 +540,28 @@ mod tests {
             Some(addrs[2]),
             "moved to the unused address"
         );
+    }
+
+    #[test]
+    fn replacements_of_named_servers_are_spaced_for_all_sources() {
+        let now = UnixTime::from_secs_nanos(1e9 as i64, 0);
+        let mut e = engine();
+        let mut s = Sources::new(
+            specs("server localhost\nserver localhost port 1234\n"),
+            Family::Any,
+        );
+        s.add(now, &mut e, 0, &["127.0.0.1:123".parse().expect("addr")]);
+        s.add(now, &mut e, 1, &["127.0.0.1:1234".parse().expect("addr")]);
+        let ids = e.source_ids();
+        assert_eq!(ids.len(), 2);
+        // A server given by name is looked up again, as a pool member is.
+        s.replace(now, ids[0]);
+        assert_eq!(s.in_flight.len(), 1);
+        // Another source must wait for the random delay (up to an hour).
+        s.replace(now.add_secs(1.0), ids[1]);
+        assert_eq!(s.in_flight.len(), 1);
+        s.replace(now.add_secs(MAX_REPLACE_INTERVAL + 1.0), ids[1]);
+        assert_eq!(s.in_flight.len(), 2);
     }
 
     #[test]

@@ -49,8 +49,8 @@ pub enum EngineEvent {
     /// A line for the `selection` log file: one source's result of a
     /// selection round.
     Selection(Box<SelectionRecord>),
-    /// The source (a pool member) is unreachable or a falseticker for long:
-    /// the daemon may resolve the pool again and
+    /// The source is unreachable or a falseticker for long: if it was given
+    /// by name, the daemon may resolve the name again and
     /// [`change its address`](super::Engine::change_source_address).
     ReplaceSource(SourceId),
     /// A special reference mode ended, or `maxchange` asks to exit: exit

@@ -25,6 +25,7 @@ mod events;
 mod manual;
 mod modes;
 mod reports;
+mod separation;
 mod smoothing;
 mod sources;
 
@@ -210,6 +211,8 @@ pub struct Engine {
     smooth: Option<Smoother>,
     /// `broadcast` destinations and their next deadlines.
     broadcasts: Vec<broadcast::Destination>,
+    /// The last transmission of each class of sources (their spacing).
+    dispatches: separation::Dispatches,
 }
 
 impl fmt::Debug for Engine {
@@ -260,6 +263,7 @@ impl Engine {
             manual: manual::Manual::default(),
             smooth: None,
             broadcasts: Vec::new(),
+            dispatches: separation::Dispatches::default(),
         };
         engine.drain_reference(now);
         engine.start_broadcasts(engine.cook(now));
@@ -411,6 +415,12 @@ impl Engine {
             let ctx = self.local_context(now);
             let cooked = self.cook(now);
             if let Some(slot) = self.sources.get_mut(&id) {
+                if slot.source.transmit_at().is_some_and(|t| t <= cooked) {
+                    let assoc = slot.source.association();
+                    self.record_dispatch(assoc, cooked);
+                }
+            }
+            if let Some(slot) = self.sources.get_mut(&id) {
                 slot.source.handle_timeout(cooked, &ctx);
             }
             self.drain_source(now, id);
@@ -557,6 +567,9 @@ impl Engine {
                             slot.source.slew_times(ch.cooked, ch.dfreq, ch.doffset);
                         }
                     }
+                    if ch.kind != ChangeKind::UnknownStep {
+                        self.dispatches.slew(ch.cooked, ch.dfreq, ch.doffset);
+                    }
                     if let Some(server) = &mut self.server {
                         server.handle_clock_change(&ch, &mut self.rng);
                     }
@@ -568,6 +581,7 @@ impl Engine {
                 }
             }
         }
+        self.separate_timers();
         for e in discipline_events {
             self.push_discipline_event(e);
         }

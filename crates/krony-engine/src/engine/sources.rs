@@ -137,6 +137,7 @@ impl Engine {
             addr.ip(),
             slot.name
         );
+        self.separate_timers();
         self.events
             .push_back(EngineEvent::log(LogLevel::Info, text));
         self.selector.reset_source(id);
@@ -228,6 +229,7 @@ impl Engine {
 
     /// Collects a source's transmits and acts on its events.
     pub(super) fn drain_source(&mut self, now: UnixTime, id: SourceId) {
+        self.separate_timers();
         let mut events = Vec::new();
         if let Some(slot) = self.sources.get_mut(&id) {
             while let Some(t) = slot.source.poll_transmit() {
@@ -255,7 +257,6 @@ impl Engine {
             return;
         };
         let ip = slot.source.remote().ip();
-        let pool = slot.kind == ConfigKind::Pool;
         match e {
             SourceEvent::SampleAccumulated { .. } => {
                 let log = self.cfg.log_statistics;
@@ -276,7 +277,9 @@ impl Engine {
                 self.select(now, Some(id));
             }
             SourceEvent::Unreachable { full } => {
-                if full && pool {
+                // Any NTP source, not only pool members: the driver keeps
+                // sources given by address (chrony's `NSR_HandleBadSource`).
+                if full {
                     self.events.push_back(EngineEvent::ReplaceSource(id));
                 }
                 self.select(now, None);
@@ -366,15 +369,9 @@ impl Engine {
                     self.reference.set_unsynchronised(now);
                     self.drain_reference(now);
                 }
-                SelectEvent::BadSource(id)
-                    if self
-                        .sources
-                        .get(id)
-                        .is_some_and(|s| s.kind == ConfigKind::Pool) =>
-                {
+                SelectEvent::BadSource(id) => {
                     self.events.push_back(EngineEvent::ReplaceSource(*id));
                 }
-                SelectEvent::BadSource(_) => {}
                 _ if normal => {
                     let level = match ev.severity() {
                         Some(Severity::Info) => LogLevel::Info,

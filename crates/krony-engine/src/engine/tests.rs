@@ -51,6 +51,8 @@ struct Node {
     log: Vec<String>,
     /// Events other than log lines.
     events: Vec<EngineEvent>,
+    /// The true times of the datagrams the node sent.
+    sent: Vec<f64>,
 }
 
 fn node(config: &str, addr: SocketAddr, offset: f64, natural: f64, seed: u64) -> Node {
@@ -76,6 +78,7 @@ fn node(config: &str, addr: SocketAddr, offset: f64, natural: f64, seed: u64) ->
         addr,
         log: Vec::new(),
         events: Vec::new(),
+        sent: Vec::new(),
     }
 }
 
@@ -99,6 +102,7 @@ fn drain(nodes: &mut [Node], i: usize, t: f64, flight: &mut Flight) {
         out.push(tx);
     }
     for tx in out {
+        nodes[i].sent.push(t);
         if let Some(dest) = nodes.iter().position(|n| n.addr.ip() == tx.to.ip()) {
             // 1 ms each way.
             flight.push((t + 1e-3, dest, from, tx.bytes));
@@ -187,6 +191,63 @@ fn client_synchronises_to_an_engine_server() {
     assert_eq!(served.ntp_hits, u64::from(ntp.counters.total_tx));
     // The client has no server (port 0) and nothing answers its own port.
     assert!(client.engine.serverstats().is_none());
+}
+
+#[test]
+fn sources_transmit_at_least_the_sampling_separation_apart() {
+    let mut nodes: Vec<Node> = (1..=4)
+        .map(|i| {
+            node(
+                "local stratum 1\nallow all\n",
+                addr(i),
+                0.0,
+                0.0,
+                u64::from(i),
+            )
+        })
+        .collect();
+    let config = (1..=4)
+        .map(|i| format!("server 192.0.2.{i} iburst\n"))
+        .collect::<String>();
+    nodes.push(node(&format!("{config}port 0\n"), addr(5), 0.01, 10e-6, 5));
+    run(&mut nodes, 1200.0);
+    let client = &nodes[4];
+    assert!(client.sent.len() > 60, "{}", client.sent.len());
+    // The 1/64 s steps of the run round the times: chrony's 0.2 s (at the
+    // default minpoll 6) shows as at least 0.1875 s.
+    let min = client
+        .sent
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .fold(f64::INFINITY, f64::min);
+    assert!(min >= 0.18, "requests {min} s apart");
+    assert!(
+        client.log.iter().any(|l| l.starts_with("Selected source")),
+        "{:?}",
+        client.log
+    );
+    assert!(client.clock.offset.abs() < 1e-3, "{}", client.clock.offset);
+}
+
+#[test]
+fn an_unreachable_server_is_offered_for_replacement_as_a_pool_member_is() {
+    // Nothing answers 192.0.2.9: after 8 polls its register is empty.
+    let mut nodes = [node(
+        "server 192.0.2.9 minpoll 0 maxpoll 0\nport 0\n",
+        addr(2),
+        0.0,
+        0.0,
+        6,
+    )];
+    run(&mut nodes, 20.0);
+    assert!(
+        nodes[0]
+            .events
+            .iter()
+            .any(|e| matches!(e, EngineEvent::ReplaceSource(_))),
+        "{:?}",
+        nodes[0].events
+    );
 }
 
 #[test]

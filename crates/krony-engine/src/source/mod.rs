@@ -53,6 +53,7 @@ pub use checks::PacketTests;
 pub use config::{
     AuthMode, DEFAULT_MAXPOLL, DEFAULT_MINPOLL, MAX_POLL, MAX_STRATUM, MIN_POLL, SourceParams,
 };
+pub use poll::TimerRestart;
 pub use report::{
     MEASUREMENTS_LOG_HEADER, MeasurementRecord, NtpCounters, NtpDataReport, SourceReportData,
 };
@@ -176,6 +177,9 @@ pub struct NtpSource {
     send_undo: Option<SendUndo>,
     log_raw_measurements: bool,
     refresh_requested: bool,
+    /// The last restart of the transmission timer, until the scheduler
+    /// takes it.
+    timer_restart: Option<TimerRestart>,
     rng: StdRng,
 }
 
@@ -235,6 +239,7 @@ impl NtpSource {
             send_undo: None,
             log_raw_measurements: false,
             refresh_requested: false,
+            timer_restart: None,
             rng,
         };
         s.reset_instance();

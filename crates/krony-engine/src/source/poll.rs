@@ -44,6 +44,20 @@ const MAX_CLIENT_INTERLEAVED_TX: u32 = 4;
 const MIN_SAMPLING_SEPARATION: f64 = 0.002;
 const MAX_SAMPLING_SEPARATION: f64 = 0.2;
 
+/// A restart of a source's transmission timer, for the scheduler that
+/// spaces the transmissions of several sources (chrony's
+/// `SCH_AddTimeoutInClass`): the randomisation extends the delay and the
+/// separation alike.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TimerRestart {
+    /// When the timer restarted (corrected time scale).
+    pub now: UnixTime,
+    /// The delay chosen, seconds from `now`.
+    pub delay: f64,
+    /// The separation wanted from other sources' transmissions, seconds.
+    pub separation: f64,
+}
+
 /// 2^`poll` seconds, with chrony's limits of ±31.
 pub(super) fn log2_to_secs(poll: i32) -> f64 {
     2f64.powi(poll.clamp(-31, 31))
@@ -118,11 +132,38 @@ impl NtpSource {
     }
 
     /// The spacing chrony's scheduler keeps between this source's
-    /// transmissions and other sources' (2^(poll-3) s within 2-200 ms); a
-    /// driver with many sources may delay a request by up to this much.
+    /// transmissions and other sources' (2^(poll-3) s within 2-200 ms, so
+    /// that up to 8 sources with the same short poll are not slowed down;
+    /// chrony's `get_separation`).
     pub fn sampling_separation(&self) -> f64 {
         log2_to_secs(i32::from(self.local_poll) - 3)
             .clamp(MIN_SAMPLING_SEPARATION, MAX_SAMPLING_SEPARATION)
+    }
+
+    /// The next transmission, if one is scheduled.
+    pub fn transmit_at(&self) -> Option<UnixTime> {
+        match self.state {
+            PollState::Polling { tx_at, .. } => tx_at,
+            PollState::Offline => None,
+        }
+    }
+
+    /// The transmission timer restarted since the last call, if it did: the
+    /// scheduler of several sources spaces it from the other sources'
+    /// transmissions (see [`TimerRestart`]) and moves it with
+    /// [`postpone_transmit`](Self::postpone_transmit).
+    pub fn take_timer_restart(&mut self) -> Option<TimerRestart> {
+        self.timer_restart.take()
+    }
+
+    /// Moves the scheduled transmission to `at` (never earlier than it
+    /// was); nothing happens when no transmission is scheduled.
+    pub fn postpone_transmit(&mut self, at: UnixTime) {
+        if let PollState::Polling { tx_at: Some(t), .. } = &mut self.state {
+            if at > *t {
+                *t = at;
+            }
+        }
     }
 
     /// `chronyc online`/`offline` (and `onoffline` once the driver knows
@@ -240,12 +281,18 @@ impl NtpSource {
             return;
         }
         let r = 1.0 + self.rng.random::<f64>() * SAMPLING_RANDOMNESS;
+        let separation = self.sampling_separation() * r;
         if let PollState::Polling {
             tx_at, rx_until, ..
         } = &mut self.state
         {
             *rx_until = None;
             *tx_at = Some(now.add_secs(delay * r));
+            self.timer_restart = Some(TimerRestart {
+                now,
+                delay: delay * r,
+                separation,
+            });
         }
     }
 
