@@ -105,7 +105,7 @@ pub const DIRECTIVES: &[(&str, DirectiveStatus)] = &[
     ("pool", Implemented),
     ("port", Implemented),
     ("ptpdomain", Todo),
-    ("ptpport", Todo),
+    ("ptpport", Implemented),
     ("ratelimit", Implemented),
     ("refclock", Todo),
     ("refresh", Todo),

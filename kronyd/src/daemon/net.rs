@@ -12,7 +12,7 @@ use krony_engine::clock::Clock;
 use krony_engine::select::SourceId;
 use krony_engine::source::TimestampKind;
 use krony_engine::{Engine, Incoming, RxSocket, Transmit, UnixTime};
-use krony_wire::ntp::{HEADER_LEN, NtpRepr};
+use krony_wire::ntp::{HEADER_LEN, NtpRepr, ptp};
 
 use super::clock::DaemonClock;
 use crate::keys::KeyStore;
@@ -38,6 +38,8 @@ pub enum SocketRef {
     Acquisition(usize),
     /// The current request socket of a source.
     Client(SourceId),
+    /// An NTP-over-PTP socket (`ptpport`).
+    Ptp(usize),
 }
 
 /// Socket settings from the configuration and the command line.
@@ -66,6 +68,8 @@ pub struct NetConfig {
     /// `broadcast` lines exist: server sockets are opened even with
     /// `port 0` (on a random port then, as chronyd does).
     pub broadcast: bool,
+    /// `ptpport` (0: no NTP over PTP).
+    pub ptp_port: u16,
 }
 
 impl NetConfig {
@@ -84,6 +88,7 @@ impl NetConfig {
             acq_device: config.bind_acq_device.clone(),
             dscp: config.dscp,
             broadcast: !config.broadcasts.is_empty(),
+            ptp_port: config.ptp_port,
         }
     }
 
@@ -122,6 +127,9 @@ pub struct Net {
     server: Vec<UdpSocket>,
     acquisition: Vec<UdpSocket>,
     clients: BTreeMap<SourceId, UdpSocket>,
+    /// NTP-over-PTP sockets on `ptpport`: clients of sources on that port
+    /// and the server for requests arriving there (chrony shares them).
+    ptp: Vec<UdpSocket>,
     buf: Vec<u8>,
     /// Whether the server sockets were tried (they are opened once).
     server_tried: bool,
@@ -137,6 +145,7 @@ impl Net {
             server: Vec::new(),
             acquisition: Vec::new(),
             clients: BTreeMap::new(),
+            ptp: Vec::new(),
             buf: vec![0; RECV_BUFFER],
             server_tried: false,
             keys: KeyStore::default(),
@@ -147,6 +156,16 @@ impl Net {
                 let device = net.cfg.acq_device.clone();
                 match open(local, None, device.as_deref(), net.cfg.dscp, true) {
                     Ok(s) => net.acquisition.push(s),
+                    Err(e) => log_open_failure(&local, &e),
+                }
+            }
+        }
+        if net.cfg.ptp_port != 0 {
+            let port = net.cfg.ptp_port;
+            for local in net.cfg.locals(net.cfg.bind_v4, net.cfg.bind_v6, port) {
+                let device = net.cfg.device.clone();
+                match open(local, None, device.as_deref(), net.cfg.dscp, false) {
+                    Ok(s) => net.ptp.push(s),
                     Err(e) => log_open_failure(&local, &e),
                 }
             }
@@ -203,7 +222,12 @@ impl Net {
             .clients
             .iter()
             .map(|(id, s)| (SocketRef::Client(*id), s));
-        server.chain(acq).chain(clients)
+        let ptp = self
+            .ptp
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (SocketRef::Ptp(i), s));
+        server.chain(acq).chain(clients).chain(ptp)
     }
 
     /// Closes the request sockets of sources that were removed.
@@ -216,6 +240,7 @@ impl Net {
             SocketRef::Server(i) => self.server.get(i),
             SocketRef::Acquisition(i) => self.acquisition.get(i),
             SocketRef::Client(id) => self.clients.get(&id),
+            SocketRef::Ptp(i) => self.ptp.get(i),
         }
     }
 
@@ -242,6 +267,9 @@ impl Net {
             if got.truncated {
                 continue;
             }
+            let Some(payload) = self.payload(r, &buf[..got.len]) else {
+                continue;
+            };
             let now = clock.now();
             let (rx_time, rx_kind) = match got.rx_timestamp {
                 Some(ts) if ts.kind == socket::TimestampKind::Kernel => {
@@ -249,8 +277,9 @@ impl Net {
                 }
                 _ => (now, TimestampKind::Daemon),
             };
+            let bytes = &buf[payload];
             let incoming = Incoming {
-                bytes: &buf[..got.len],
+                bytes,
                 from,
                 local: got.local.map(|l| l.addr),
                 rx_time,
@@ -259,7 +288,7 @@ impl Net {
                     SocketRef::Client(id) => RxSocket::Client(id),
                     _ => RxSocket::Server,
                 },
-                mac_verified: self.mac_verified(&buf[..got.len]),
+                mac_verified: self.mac_verified(bytes),
             };
             engine.handle_packet(now, &incoming);
             self.buf = std::mem::take(&mut buf);
@@ -267,6 +296,28 @@ impl Net {
             buf = std::mem::take(&mut self.buf);
         }
         self.buf = buf;
+    }
+
+    /// Where the NTP message is in a datagram received on `r`: all of it,
+    /// or what a PTP message carries on a `ptpport` socket (`None`: not
+    /// NTP over PTP, dropped as chronyd drops it).
+    fn payload(&self, r: SocketRef, datagram: &[u8]) -> Option<std::ops::Range<usize>> {
+        if !matches!(r, SocketRef::Ptp(_)) {
+            return Some(0..datagram.len());
+        }
+        match ptp::unwrap(datagram, ptp::PTP_DOMAIN_NTP) {
+            Ok(inner) => {
+                log_event(
+                    Severity::Debug,
+                    format!("Unwrapped PTP->NTP len={}", inner.ntp.len()),
+                );
+                Some(ptp::PTP_PREFIX_LEN..datagram.len())
+            }
+            Err(_) => {
+                log_event(Severity::Debug, "Unexpected PTP message");
+                None
+            }
+        }
     }
 
     /// Whether a packet for a source (not a client request: the engine's
@@ -311,6 +362,10 @@ impl Net {
             let Some(payload) = frame.get(found.payload.clone()) else {
                 continue;
             };
+            let Some(inner) = self.payload(r, payload) else {
+                continue;
+            };
+            let payload = &payload[inner];
             engine.handle_tx_timestamp(
                 source,
                 payload,
@@ -365,6 +420,7 @@ impl Net {
             },
         };
         let result = match (t.source, t.new_client_socket) {
+            _ if self.is_ptp(&t.to) => self.send_ptp(t),
             (Some(id), true) if self.acquisition.is_empty() => self.send_new_socket(id, t),
             (_, true) => match find_family(&self.acquisition, &t.to) {
                 Some(s) => s.send(&t.bytes, Some(&t.to), None, t.wants_tx_timestamp),
@@ -378,6 +434,24 @@ impl Net {
                 engine.handle_send_error(clock.now(), id);
             }
         }
+    }
+
+    /// Whether `to` is reached with NTP over PTP (its port is `ptpport`).
+    fn is_ptp(&self, to: &SocketAddr) -> bool {
+        self.cfg.ptp_port != 0 && to.port() == self.cfg.ptp_port
+    }
+
+    /// Sends `t` wrapped in a PTP message from the `ptpport` socket.
+    fn send_ptp(&self, t: &Transmit) -> Result<usize, SysError> {
+        let sock = find_family(&self.ptp, &t.to).ok_or_else(|| no_socket(&t.to))?;
+        let wrapped = ptp::wrap(&t.bytes, ptp::PTP_DOMAIN_NTP)
+            .map_err(|e| SysError::InvalidArgument(e.to_string()))?;
+        log_event(
+            Severity::Debug,
+            format!("Wrapped NTP->PTP len={}", t.bytes.len()),
+        );
+        let from = t.local.map(|addr| LocalAddr { addr, if_index: 0 });
+        sock.send(&wrapped, Some(&t.to), from.as_ref(), t.wants_tx_timestamp)
     }
 
     /// A client request from a new connected socket on a random port (the

@@ -41,6 +41,7 @@
 pub mod extension;
 mod kod;
 mod packet;
+pub mod ptp;
 mod refid;
 mod short;
 mod timestamp;
