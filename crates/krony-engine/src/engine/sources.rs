@@ -180,10 +180,17 @@ impl Engine {
             LeapStatus::DeleteSecond => LeapIndicator::Delete,
             LeapStatus::Unsynchronised => LeapIndicator::Unsynchronized,
         };
-        let server_open = self
-            .server
-            .as_ref()
-            .is_some_and(|s| s.access().is_any_allowed(false) || s.access().is_any_allowed(true));
+        // As chronyd, the server socket is open when some client is allowed
+        // or a peer needs it (peers send from and listen on it), and then
+        // test D checks for synchronisation loops.
+        let has_peers = || {
+            self.sources
+                .values()
+                .any(|s| s.source.association() == Association::SymmetricActive)
+        };
+        let server_open = self.server.as_ref().is_some_and(|s| {
+            s.access().is_any_allowed(false) || s.access().is_any_allowed(true) || has_peers()
+        });
         LocalContext {
             reference: OurReference {
                 leap,

@@ -131,9 +131,9 @@ fn run_from(nodes: &mut [Node], from: f64, until: f64) {
         flight = rest;
         for (_, dest, from, bytes) in due {
             let now = nodes[dest].clock.raw(t);
-            nodes[dest]
-                .engine
-                .handle_packet(now, &Incoming::new(&bytes, from, now));
+            let mut incoming = Incoming::new(&bytes, from, now);
+            incoming.local = Some(nodes[dest].addr.ip());
+            nodes[dest].engine.handle_packet(now, &incoming);
             drain(nodes, dest, t, &mut flight);
         }
         for i in 0..nodes.len() {
@@ -420,4 +420,50 @@ fn fallbackdrift_takes_over_when_updates_stop() {
         let freq = client.engine.reference().clock().frequency_ppm();
         assert!((freq - 20.0).abs() < 1.0, "{freq}");
     }
+}
+
+/// Interleaved symmetric peers that allow no clients (clknetsim's
+/// 122-xleave): B synchronises to A in the interleaved mode, and A's test D
+/// rejects B's packets, which name A's address as their reference (the
+/// server socket is open for the peers, so synchronisation loops are
+/// checked, as in chronyd).
+#[test]
+fn interleaved_peers_without_allow_check_sync_loops() {
+    let a = node(
+        "local stratum 10\npeer 192.0.2.2 minpoll 0 maxpoll 0 xleave\n",
+        addr(1),
+        0.0,
+        0.0,
+        1,
+    );
+    let b = node(
+        "peer 192.0.2.1 minpoll 0 maxpoll 0 xleave\n",
+        addr(2),
+        0.01,
+        10e-6,
+        2,
+    );
+    let mut nodes = [a, b];
+    run(&mut nodes, 300.0);
+    let [a, b] = &mut nodes;
+    assert!(
+        b.log.iter().any(|l| l == "Selected source 192.0.2.1"),
+        "{:?}",
+        b.log
+    );
+    let now = b.clock.raw(300.0);
+    let id = b.engine.sources(now)[0].id;
+    let seen_by_b = b.engine.ntpdata(id).expect("source exists");
+    assert!(seen_by_b.interleaved, "{seen_by_b:?}");
+    assert!(seen_by_b.tests.td_no_sync_loop, "{seen_by_b:?}");
+    assert!(
+        !a.log.iter().any(|l| l.starts_with("Selected source")),
+        "{:?}",
+        a.log
+    );
+    let now = a.clock.raw(300.0);
+    let id = a.engine.sources(now)[0].id;
+    let seen_by_a = a.engine.ntpdata(id).expect("source exists");
+    assert_eq!(seen_by_a.stratum, 11, "{seen_by_a:?}");
+    assert!(!seen_by_a.tests.td_no_sync_loop, "{seen_by_a:?}");
 }
