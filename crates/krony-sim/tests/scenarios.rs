@@ -424,3 +424,30 @@ fn interleaved_peers_converge() {
         assert!(xleave >= 200, "{xleave}");
     });
 }
+
+// ---- sampling separation between sources (002-largenetwork) ----
+
+#[test]
+fn four_servers_are_polled_apart_and_accuracy_holds() {
+    // chrony's check_packet_interval: with several servers, a client's
+    // requests are at least the 0.2 s sampling separation apart (0.18 s
+    // with the scheduler's randomness), yet it stays as accurate as with
+    // chrony's default criteria and as with a single server.
+    for seed in [81, 82] {
+        let mut s = Scenario::chrony_default(seed);
+        s.servers = vec![ServerSpec::default(); 4];
+        let (report, probes) = engines(&s, |ctx| EngineNode::client_config(ctx, "", ""));
+        let c = client(&report, 0);
+        assert_sync(c, &SyncCriteria::default());
+        let min = c.packets.min_out_interval();
+        assert!(min >= 0.18, "seed {seed}: requests {min} s apart");
+        let mut single = Scenario::chrony_default(seed);
+        single.servers.truncate(1);
+        let (one, _) = engines(&single, |ctx| EngineNode::client_config(ctx, "", ""));
+        let rms = c.clock.stats.expect("samples").rms_offset;
+        let rms_one = client(&one, 0).clock.stats.expect("samples").rms_offset;
+        println!("seed {seed}: RMS offset 4 servers {rms:e}, 1 server {rms_one:e}");
+        assert!(rms <= rms_one * 1.5, "seed {seed}: {rms} vs {rms_one}");
+        probes[0].with(|d| assert_eq!(d.count_log("Can't synchronise"), 0));
+    }
+}
