@@ -13,6 +13,7 @@ use krony_engine::{Engine, UnixTime};
 
 use super::clock::DaemonClock;
 use super::cmdsock::CommandSockets;
+use super::jump;
 use super::net::{Net, SocketRef, timeout_ns};
 use super::output::{Outputs, Request};
 use super::sources::Sources;
@@ -73,11 +74,19 @@ impl Daemon {
             if self.take_signals() {
                 break;
             }
-            if let Err(e) = set.wait(timeout) {
-                log_event(Severity::Fatal, e);
-                return 1;
+            let before = self.clock.now();
+            let ready = match set.wait(timeout) {
+                Ok(n) => n,
+                Err(e) => {
+                    log_event(Severity::Fatal, e);
+                    return 1;
+                }
+            };
+            // Only quit signals interrupt the wait (EINTR, also 0): the
+            // loop ends then, so 0 otherwise means the timeout passed.
+            if !self.take_signals() {
+                self.check_jump(before, timeout, ready == 0);
             }
-            self.take_signals();
             for (i, token) in tokens.iter().enumerate() {
                 let ready = set.ready(i);
                 if ready.any() {
@@ -96,6 +105,17 @@ impl Daemon {
             self.exit.get_or_insert(0);
         }
         quit
+    }
+
+    /// chronyd's time jump detection around the wait (see [`jump`]).
+    fn check_jump(&mut self, before: UnixTime, timeout: Option<u64>, timed_out: bool) {
+        let after = self.clock.now();
+        let timeout = timeout.map(|ns| ns as f64 * 1e-9);
+        if let Some((jump, step)) = jump::check(before, after, timeout, timed_out) {
+            log_event(Severity::Warn, jump.message());
+            self.engine.notify_external_step(after, step, step.abs());
+            self.drain(after);
+        }
     }
 
     fn build_poll_set(&self, set: &mut PollSet, tokens: &mut Vec<Token>) {

@@ -15,6 +15,7 @@ mod cmdsock;
 mod commands;
 mod event_loop;
 mod initstepslew;
+mod jump;
 mod net;
 mod output;
 mod sources;

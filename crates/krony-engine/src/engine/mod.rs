@@ -560,6 +560,7 @@ impl Engine {
                     self.manual.follow(&ch);
                     for slot in self.sources.values_mut() {
                         if ch.kind == ChangeKind::UnknownStep {
+                            slot.source.shift_deadlines(-ch.doffset);
                             slot.source.stats_mut().reset();
                             slot.source.reset_after_unknown_step(ch.cooked);
                             reselect = true;
@@ -567,9 +568,7 @@ impl Engine {
                             slot.source.slew_times(ch.cooked, ch.dfreq, ch.doffset);
                         }
                     }
-                    if ch.kind != ChangeKind::UnknownStep {
-                        self.dispatches.slew(ch.cooked, ch.dfreq, ch.doffset);
-                    }
+                    self.dispatches.slew(ch.cooked, ch.dfreq, ch.doffset);
                     if let Some(server) = &mut self.server {
                         server.handle_clock_change(&ch, &mut self.rng);
                     }

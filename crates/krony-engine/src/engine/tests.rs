@@ -251,6 +251,36 @@ fn an_unreachable_server_is_offered_for_replacement_as_a_pool_member_is() {
 }
 
 #[test]
+fn after_an_external_step_polling_goes_on_at_the_same_true_time() {
+    let server = node("local stratum 1\nallow all\n", addr(1), 0.0, 0.0, 7);
+    let client = node(
+        "server 192.0.2.1 minpoll 2 maxpoll 2\nport 0\n",
+        addr(2),
+        0.0,
+        0.0,
+        8,
+    );
+    let mut nodes = [server, client];
+    run(&mut nodes, 300.0);
+    // Someone steps the client's clock back 100 s; the driver notices.
+    nodes[1].clock.offset -= 100.0;
+    let now = nodes[1].clock.raw(300.0);
+    nodes[1].engine.notify_external_step(now, 100.0, 100.0);
+    nodes[1].log.clear();
+    let sent = nodes[1].sent.len();
+    run_from(&mut nodes, 300.0, 400.0);
+    let client = &nodes[1];
+    // The 4 s poll goes on: the deadlines moved with the step.
+    let first = client.sent.get(sent).copied().unwrap_or(f64::INFINITY);
+    assert!(first < 305.0, "first request after the step at {first}");
+    assert!(
+        client.log.iter().any(|l| l == "Selected source 192.0.2.1"),
+        "{:?}",
+        client.log
+    );
+}
+
+#[test]
 fn makestep_steps_a_large_offset_once() {
     let server = node("local stratum 1\nallow all\n", addr(1), 0.0, 0.0, 3);
     let client = node(

@@ -425,6 +425,20 @@ impl NtpSource {
         }
     }
 
+    /// Moves the deadlines by `secs` with a clock step of unknown size, so
+    /// that they stay at the same true time (chrony's scheduler shifts every
+    /// timer by the step).
+    pub fn shift_deadlines(&mut self, secs: f64) {
+        if let PollState::Polling {
+            tx_at, rx_until, ..
+        } = &mut self.state
+        {
+            for t in [tx_at, rx_until].into_iter().flatten() {
+                *t = t.add_secs(secs);
+            }
+        }
+    }
+
     /// After a clock step of unknown size: forget the exchange and the
     /// statistics and return to `minpoll` (chrony's `NCR_ResetInstance`,
     /// `NCR_ResetPoll` and `SST_ResetInstance`). Selection should run again.
