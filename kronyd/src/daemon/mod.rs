@@ -14,6 +14,7 @@ mod clock;
 mod cmdsock;
 mod commands;
 mod event_loop;
+mod hwts;
 mod initstepslew;
 mod jump;
 mod net;
@@ -133,7 +134,12 @@ fn start(opts: &Options, config: Config) -> Result<(Daemon, Option<PidFile>), St
         None => Family::Any,
     };
     let client_only = opts.mode == RunMode::PrintOnce;
+    let hw = hwts::enable_all(&config.hwtimestamps)?;
+    if !hw.is_empty() {
+        crate::sys::socket::enable_hardware_timestamps();
+    }
     let mut net = Net::new(NetConfig::from_config(&config, family, client_only));
+    net.set_hw_interfaces(hw);
     let keys = auth::load_keys(config.keyfile.as_deref());
     let serving = engine
         .server()

@@ -15,6 +15,7 @@ use krony_engine::{Engine, Incoming, RxSocket, Transmit, UnixTime};
 use krony_wire::ntp::{HEADER_LEN, NtpRepr, ptp};
 
 use super::clock::DaemonClock;
+use super::hwts::HwInterface;
 use crate::keys::KeyStore;
 use crate::logging::{Severity, log_event};
 use crate::resolver::Family;
@@ -130,6 +131,8 @@ pub struct Net {
     /// NTP-over-PTP sockets on `ptpport`: clients of sources on that port
     /// and the server for requests arriving there (chrony shares them).
     ptp: Vec<UdpSocket>,
+    /// Interfaces with hardware timestamping on (`hwtimestamp`).
+    hw: Vec<HwInterface>,
     buf: Vec<u8>,
     /// Whether the server sockets were tried (they are opened once).
     server_tried: bool,
@@ -146,6 +149,7 @@ impl Net {
             acquisition: Vec::new(),
             clients: BTreeMap::new(),
             ptp: Vec::new(),
+            hw: Vec::new(),
             buf: vec![0; RECV_BUFFER],
             server_tried: false,
             keys: KeyStore::default(),
@@ -171,6 +175,11 @@ impl Net {
             }
         }
         net
+    }
+
+    /// The interfaces whose hardware timestamps are used.
+    pub fn set_hw_interfaces(&mut self, hw: Vec<HwInterface>) {
+        self.hw = hw;
     }
 
     /// The keys to sign and check symmetric-key MACs with.

@@ -36,6 +36,7 @@ pub mod clock;
 mod cmsg;
 mod fd;
 pub mod frame;
+pub mod hwts;
 pub mod notify;
 pub mod pidfile;
 pub mod poll;

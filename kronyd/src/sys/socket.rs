@@ -15,6 +15,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use krony_wire::UnixTime;
 
@@ -293,7 +294,7 @@ impl UdpSocket {
                     tx_permanent: false,
                 })
         {
-            let flags = TS_TX_FLAGS as libc::c_int;
+            let flags = tx_flags() as libc::c_int;
             let _ = b.push(
                 libc::SOL_SOCKET,
                 libc::SO_TIMESTAMPING,
@@ -384,10 +385,38 @@ fn bind_with_options(f: BorrowedFd<'_>, local: &SocketAddr) -> Result<(), SysErr
     })
 }
 
+/// The TX timestamping flags: software, and hardware when enabled.
+fn tx_flags() -> u32 {
+    if HW_TIMESTAMPS.load(Ordering::Relaxed) {
+        TS_TX_FLAGS | libc::SOF_TIMESTAMPING_TX_HARDWARE
+    } else {
+        TS_TX_FLAGS
+    }
+}
+
+/// Set once an interface has hardware timestamping on (`hwtimestamp`):
+/// sockets opened afterwards ask for hardware timestamps too.
+static HW_TIMESTAMPS: AtomicBool = AtomicBool::new(false);
+
+/// Makes sockets opened from now on ask for raw hardware RX and TX
+/// timestamps beside the software ones (chronyd does so once one interface
+/// has hardware timestamping enabled).
+pub fn enable_hardware_timestamps() {
+    HW_TIMESTAMPS.store(true, Ordering::Relaxed);
+}
+
+/// SOF_TIMESTAMPING_* flags for hardware timestamps: RAW_HARDWARE (report
+/// them) and RX_HARDWARE / TX_HARDWARE (take them).
+const TS_HW_RX_FLAGS: u32 =
+    libc::SOF_TIMESTAMPING_RAW_HARDWARE | libc::SOF_TIMESTAMPING_RX_HARDWARE;
+
 /// Enables the best kernel timestamping available.
 fn enable_timestamps(f: BorrowedFd<'_>, client_only: bool) -> TimestampMode {
     let tx_permanent = client_only || !per_message_tx_flags();
-    let flags = TS_RX_FLAGS | if tx_permanent { TS_TX_FLAGS } else { 0 };
+    let mut flags = TS_RX_FLAGS | if tx_permanent { tx_flags() } else { 0 };
+    if HW_TIMESTAMPS.load(Ordering::Relaxed) {
+        flags |= TS_HW_RX_FLAGS;
+    }
     let so = |name, value| fd::set_int_option(f, libc::SOL_SOCKET, name, value).is_ok();
     if so(libc::SO_SELECT_ERR_QUEUE, 1) && so(libc::SO_TIMESTAMPING, flags as libc::c_int) {
         TimestampMode::Timestamping { tx_permanent }

@@ -184,6 +184,12 @@ impl Daemon {
         None
     }
 
+    /// `Some(status)` once it has exited (`Some(None)`: by a signal),
+    /// `None` while it runs.
+    pub fn try_exit(&mut self) -> Option<Option<i32>> {
+        self.child.try_wait().ok().flatten().map(|s| s.code())
+    }
+
     /// Its log so far.
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
