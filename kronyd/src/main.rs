@@ -33,7 +33,7 @@ const FEATURES: &[(&str, bool)] = &[
     ("CMDMON", true),
     ("NTP", true),
     ("REFCLOCK", false),
-    ("RTC", false),
+    ("RTC", true),
     ("PRIVDROP", true),
     ("SCFILTER", false),
     ("SIGND", false),

@@ -12,11 +12,13 @@ pub mod clientlog;
 pub mod clock;
 pub mod discipline;
 pub mod engine;
+pub mod rtc;
 pub mod select;
 pub mod server;
 pub mod smooth;
 pub mod source;
 pub mod stats;
+pub mod tempcomp;
 
 pub use engine::{
     Engine, EngineConfig, EngineError, EngineEvent, Incoming, RxSocket, SourceCommand, Transmit,

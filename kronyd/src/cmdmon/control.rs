@@ -275,8 +275,11 @@ impl CommandServer {
                 Ok(i) if engine.manual_delete(now, i) => OK,
                 _ => fail(Status::BADSAMPLE),
             },
-            // No RTC driver: chronyd answers "513 RTC driver not running".
-            R::WriteRtc | R::TrimRtc => fail(Status::NORTC),
+            // Without an RTC driver chronyd answers "513 RTC driver not
+            // running"; the device actions of a trim are the daemon's.
+            R::TrimRtc if engine.rtc_trim(now) => OK,
+            R::TrimRtc => fail(Status::NORTC),
+            R::WriteRtc => self.write_rtc(engine),
             R::SmoothTime(option) => smoothtime(engine, now, *option),
             R::Dfreq(ppm) if ppm.is_finite() => {
                 engine.accumulate_delta_frequency(now, *ppm);
@@ -308,6 +311,22 @@ impl CommandServer {
     }
 
     /// `settime`: only with the manual reference enabled.
+    /// `writertc`: the coefficients to the `rtcfile` if they are valid
+    /// (else the file is left alone); 514 if it cannot be written.
+    fn write_rtc(&self, engine: &Engine) -> Answer {
+        match (engine.rtc_parameters(), &self.rtc_file) {
+            (None, _) | (Some(_), None) => fail(Status::NORTC),
+            (Some(None), Some(_)) => OK,
+            (Some(Some(c)), Some(path)) => match crate::files::rtcfile::write_coefs(path, &c) {
+                Ok(()) => OK,
+                Err(e) => {
+                    crate::logging::log_event(crate::logging::Severity::Error, e);
+                    fail(Status::BADRTCFILE)
+                }
+            },
+        }
+    }
+
     fn settime(&mut self, engine: &mut Engine, now: UnixTime, true_time: UnixTime) -> Answer {
         if !self.manual_enabled {
             return fail(Status::NOTENABLED);

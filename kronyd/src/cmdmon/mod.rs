@@ -190,6 +190,8 @@ pub struct CommandServer {
     key_info: BTreeMap<u32, (u16, u16)>,
     /// Sources added by name and not resolved yet, for `activity`.
     unresolved: u32,
+    /// The `rtcfile`, for `writertc`.
+    rtc_file: Option<std::path::PathBuf>,
 }
 
 impl CommandServer {
@@ -238,6 +240,7 @@ impl CommandServer {
             own_ntp_access,
             key_info: BTreeMap::new(),
             unresolved: 0,
+            rtc_file: config.rtc_file.as_ref().map(std::path::PathBuf::from),
         })
     }
 

@@ -12,8 +12,8 @@ use krony_engine::{Engine, UnixTime};
 use krony_wire::cmdmon::{
     Activity, AuthData, ClientAccess, ClientAccesses, ClientAccessesQuery, CmdAddr,
     MAX_CLIENT_ACCESSES, MAX_MANUAL_LIST_SAMPLES, ManualList, ManualSample, Name, NtpData,
-    NtpDataVersion, ReplyBody, Request, SelectData, ServerStats, ServerStatsVersion, Smoothing,
-    SourceData, Sourcestats, Status, Timespec, Tracking,
+    NtpDataVersion, ReplyBody, Request, Rtc, SelectData, ServerStats, ServerStatsVersion,
+    Smoothing, SourceData, Sourcestats, Status, Timespec, Tracking,
 };
 
 use super::CommandServer;
@@ -103,8 +103,18 @@ impl CommandServer {
             R::AuthData(addr) => self.auth_data(engine, addr),
             R::NtpSourceName(addr) => source_name(engine, now, addr),
             R::ManualList => ok(manual_list(engine)),
-            // No RTC driver: chronyd's RTC_GetReport fails.
-            R::RtcReport => fail(Status::NORTC),
+            // Without an RTC driver chronyd's RTC_GetReport fails.
+            R::RtcReport => match engine.rtc_report() {
+                Some(r) => ok(ReplyBody::Rtc(Rtc {
+                    ref_time: Timespec::from_unix(UnixTime::from_secs_nanos(r.ref_time, 0)),
+                    n_samples: r.n_samples,
+                    n_runs: r.n_runs,
+                    span_seconds: r.span_seconds,
+                    rtc_seconds_fast: r.seconds_fast,
+                    rtc_gain_rate_ppm: r.gain_rate_ppm,
+                })),
+                None => fail(Status::NORTC),
+            },
             // Without smoothtime chronyd answers "505 Facility not enabled".
             R::Smoothing => match engine.smoothing(now) {
                 Some(r) => ok(smoothing(&r)),

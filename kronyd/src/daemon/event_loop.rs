@@ -13,6 +13,7 @@ use krony_engine::{Engine, UnixTime};
 
 use super::clock::DaemonClock;
 use super::cmdsock::CommandSockets;
+use super::devices::Devices;
 use super::jump;
 use super::net::{Net, SocketRef, timeout_ns};
 use super::output::{Outputs, Request};
@@ -30,6 +31,7 @@ enum Token {
     Resolver,
     Ntp(SocketRef),
     Command(usize),
+    Rtc,
 }
 
 /// The daemon's state while it runs.
@@ -55,6 +57,8 @@ pub struct Daemon {
     pub quit_at: Option<UnixTime>,
     /// Set when the loop must end, with the exit status.
     pub exit: Option<u8>,
+    /// The tempcomp sensor and the RTC.
+    pub devices: Devices,
 }
 
 impl Daemon {
@@ -135,6 +139,10 @@ impl Daemon {
             set.add(fd, Interest::READABLE);
             tokens.push(Token::Command(i));
         }
+        if let Some(fd) = self.devices.rtc_fd() {
+            set.add(&fd, Interest::READABLE);
+            tokens.push(Token::Rtc);
+        }
     }
 
     /// Nanoseconds until the earliest deadline; `None` to wait for input only.
@@ -143,7 +151,11 @@ impl Daemon {
         let engine = self.engine.poll_timeout().map(|d| timeout_ns(now, d));
         let retry = self.sources.next_retry().map(|d| timeout_ns(now, d));
         let quit = self.quit_at.map(|d| timeout_ns(monotonic_now(), d));
-        [engine, retry, quit].into_iter().flatten().min()
+        let devices = self
+            .devices
+            .deadline(&self.engine)
+            .map(|d| timeout_ns(now, d));
+        [engine, retry, quit, devices].into_iter().flatten().min()
     }
 
     fn dispatch(&mut self, token: Token, readable: bool, errqueue: bool) {
@@ -167,6 +179,11 @@ impl Daemon {
                 self.drain(now);
             }
             Token::Command(i) => self.handle_commands(i),
+            Token::Rtc => {
+                let now = self.clock.now();
+                self.devices.handle_rtc_readable(now, &mut self.engine);
+                self.drain(now);
+            }
         }
     }
 
@@ -181,6 +198,13 @@ impl Daemon {
         }
         if self.engine.poll_timeout().is_some_and(|t| t <= now) {
             self.engine.handle_timeout(now);
+        }
+        if self
+            .devices
+            .deadline(&self.engine)
+            .is_some_and(|t| t <= now)
+        {
+            self.devices.handle_timeout(now, &mut self.engine);
         }
         self.drain(now);
     }
@@ -206,6 +230,13 @@ impl Daemon {
             && self.sources.special_mode_failed(&self.engine)
         {
             self.engine.set_unsynchronised(now);
+        }
+        self.devices.apply_rtc_actions(&mut self.engine);
+        if self.devices.take_init_done() {
+            // -s: the sources start once the RTC trimmed the clock.
+            self.sources.start(now, &mut self.engine);
+            self.engine.rtc_start_measurements();
+            self.devices.apply_rtc_actions(&mut self.engine);
         }
         self.outputs.update_known_leap(&mut self.engine, now);
         let resolved = self.sources.first_lookups_done();

@@ -13,13 +13,16 @@ mod auth;
 mod clock;
 mod cmdsock;
 mod commands;
+mod devices;
 mod event_loop;
 mod hwts;
 mod initstepslew;
 mod jump;
 mod net;
 mod output;
+mod rtc;
 mod sources;
+mod tempcomp;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,6 +34,7 @@ use krony_engine::{Engine, EngineConfig};
 
 use self::clock::DaemonClock;
 use self::cmdsock::CommandSockets;
+use self::devices::Devices;
 use self::event_loop::Daemon;
 use self::net::{Net, NetConfig};
 use self::output::Outputs;
@@ -126,8 +130,13 @@ fn start(opts: &Options, config: Config) -> Result<(Daemon, Option<PidFile>), St
     let user = privileges::lookup_user(&user_name).map_err(|e| e.to_string())?;
     let mut outputs = Outputs::from_config(&config);
     outputs.set_reload_dumps(opts.reload_dumps);
-    let clock = open_clock(opts, &config)?;
+    let mut clock = open_clock(opts, &config)?;
+    let rtc_read = opts.init_rtc && rtc::set_clock_at_start(&config, &mut clock);
+    let rtc = rtc::RtcDriver::open(&config)?;
     let mut engine = make_engine(opts, &config, &clock, outputs.driftfile())?;
+    if let Some(r) = &rtc {
+        engine.enable_rtc(r.file_coefs(), config.rtc_autotrim);
+    }
     let family = match opts.family {
         Some(AddressFamily::Ipv4) => Family::V4,
         Some(AddressFamily::Ipv6) => Family::V6,
@@ -169,15 +178,19 @@ fn start(opts: &Options, config: Config) -> Result<(Daemon, Option<PidFile>), St
     let mut sources = Sources::new(auth::prepare_sources(&keys, config.sources.clone()), family);
     sources.set_source_dirs(config.sourcedirs.clone());
     initstepslew::configure(&config, opts.restarted, family, &mut engine, &mut sources);
-    sources.start(now, &mut engine);
+    if rtc.is_some() && rtc_read {
+        // chrony's RTC_TimeInit: the sources wait for the initial trim.
+        engine.rtc_start_initial();
+    } else {
+        sources.start(now, &mut engine);
+        engine.rtc_start_measurements();
+    }
+    let devices = Devices::new(tempcomp::TempCompSensor::from_config(&config, now)?, rtc);
     if opts.scfilter_level != 0 {
         log_event(
             Severity::Warn,
             "System call filter not supported by kronyd (-F ignored)",
         );
-    }
-    if opts.init_rtc {
-        log_event(Severity::Warn, "RTC not supported by kronyd (-s ignored)");
     }
     let quit_at = opts
         .timeout
@@ -194,6 +207,7 @@ fn start(opts: &Options, config: Config) -> Result<(Daemon, Option<PidFile>), St
         cmdmon,
         quit_at,
         exit: None,
+        devices,
     };
     Ok((daemon, pidfile))
 }
@@ -341,6 +355,9 @@ fn shutdown(daemon: &mut Daemon) {
         daemon.outputs.write_driftfile(freq, skew);
     }
     daemon.outputs.dump_sources(&daemon.engine, now);
+    if let Some(r) = &mut daemon.devices.rtc {
+        r.finish(&daemon.engine);
+    }
     log_event(Severity::Info, logging::exiting_message());
 }
 

@@ -46,11 +46,7 @@ impl Outputs {
             }
         }
         let l = &config.log;
-        for (on, name) in [
-            (l.refclocks, "refclocks"),
-            (l.tempcomp, "tempcomp"),
-            (l.rtc, "rtc"),
-        ] {
+        for (on, name) in [(l.refclocks, "refclocks")] {
             if on {
                 // The engine does not report these figures yet.
                 log_event(
@@ -120,6 +116,8 @@ impl Outputs {
                 skew_ppm,
             } => self.write_driftfile(frequency_ppm, skew_ppm),
             EngineEvent::TrackingLog(line) => self.log_line(LogKind::Tracking, &line.to_string()),
+            EngineEvent::TempCompLog(line) => self.log_line(LogKind::TempComp, &line.to_string()),
+            EngineEvent::RtcLog(line) => self.log_line(LogKind::Rtc, &line.to_string()),
             EngineEvent::Measurement(record) => {
                 self.log_line(LogKind::Measurements, &record.to_log_line());
             }

@@ -20,6 +20,7 @@ pub mod dump;
 pub mod leapdb;
 pub mod logfiles;
 pub mod loglines;
+pub mod rtcfile;
 
 use std::fs::{self, File, OpenOptions};
 use std::io;

@@ -110,6 +110,10 @@ pub struct LocalClock {
     deadline: Option<UnixTime>,
     /// The last frequency correction emitted (ppm).
     applied_correction: Option<f64>,
+    /// Temperature compensation (ppm, positive = the clock is made faster),
+    /// applied between the estimate and the clock as chrony's `local.c`
+    /// does: the estimate (`base_freq`) stays uncompensated.
+    temp_comp: f64,
     actions: VecDeque<ClockAction>,
     notices: VecDeque<ClockNotice>,
     events: VecDeque<DisciplineEvent>,
@@ -133,6 +137,7 @@ impl LocalClock {
             slew_error: 0.0,
             deadline: None,
             applied_correction: None,
+            temp_comp: 0.0,
             actions: VecDeque::new(),
             notices: VecDeque::new(),
             events: VecDeque::new(),
@@ -198,6 +203,35 @@ impl LocalClock {
         self.update_slew(now);
         let dfreq = (self.base_freq - old) / (1e6 - old);
         self.notify(now, cooked, dfreq, 0.0, ChangeKind::Adjust);
+    }
+
+    /// Sets the temperature compensation (ppm, positive = the clock is made
+    /// faster; `tempcomp`). The frequency estimate is not changed and the
+    /// statistics are not told: the compensation is meant to keep the
+    /// clock's measured frequency steady (chrony's `LCL_SetTempComp`).
+    pub fn set_temp_comp(&mut self, now: UnixTime, comp_ppm: f64) {
+        if self.temp_comp == comp_ppm {
+            return;
+        }
+        self.temp_comp = comp_ppm;
+        self.update_slew(now);
+    }
+
+    /// The temperature compensation in force (ppm).
+    pub fn temp_comp_ppm(&self) -> f64 {
+        self.temp_comp
+    }
+
+    /// The frequency error the clock is corrected for: the estimate with
+    /// the temperature compensation applied (chrony's compensated
+    /// `current_freq_ppm`).
+    fn compensated_freq(&self) -> f64 {
+        let c = self.temp_comp;
+        if c == 0.0 {
+            self.base_freq
+        } else {
+            self.base_freq * (1.0 - 1e-6 * c) - c
+        }
     }
 
     /// Adds `offset` (positive = clock ahead) to the offset to slew out.
@@ -329,7 +363,7 @@ impl LocalClock {
         self.slew_freq = 0.0;
         self.deadline = None;
         let max = self.cfg.clock_max_frequency_ppm;
-        let correction_ppm = -self.base_freq.clamp(-max, max);
+        let correction_ppm = -self.compensated_freq().clamp(-max, max);
         self.actions
             .push_back(ClockAction::SetFrequency { correction_ppm });
         self.applied_correction = Some(correction_ppm);
@@ -458,8 +492,8 @@ impl LocalClock {
         let max_corr = self.cfg.max_slew_rate_ppm / 1e6;
         let corr_freq = (reg / wanted).clamp(-max_corr, max_corr);
         let clock_max = self.cfg.clock_max_frequency_ppm;
-        let total =
-            (self.base_freq + corr_freq * (1e6 - self.base_freq)).clamp(-clock_max, clock_max);
+        let base = self.compensated_freq();
+        let total = (base + corr_freq * (1e6 - base)).clamp(-clock_max, clock_max);
         if self.applied_correction != Some(-total) {
             self.actions.push_back(ClockAction::SetFrequency {
                 correction_ppm: -total,
@@ -470,7 +504,7 @@ impl LocalClock {
         // running at (1 - f·1e-6) of its natural rate, switching from `base`
         // to `total` removes this much offset per raw second.
         let old_slew_freq = self.slew_freq;
-        self.slew_freq = (total - self.base_freq) / (1e6 - total);
+        self.slew_freq = (total - base) / (1e6 - total);
         self.slew_error = ((old_slew_freq - self.slew_freq) * self.max_freq_change_delay()).abs();
         if self.slew_error >= MIN_OFFSET_CORRECTION {
             self.notices

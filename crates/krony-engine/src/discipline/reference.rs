@@ -157,6 +157,12 @@ impl Reference {
         self.with_clock(|c| c.set_absolute_frequency(now, frequency_ppm));
     }
 
+    /// Sets the temperature compensation (ppm; see
+    /// [`LocalClock::set_temp_comp`]).
+    pub fn set_temp_comp(&mut self, now: UnixTime, comp_ppm: f64) {
+        self.with_clock(|c| c.set_temp_comp(now, comp_ppm));
+    }
+
     /// The values to write to the driftfile: frequency error and skew (ppm).
     pub fn driftfile_values(&self) -> (f64, f64) {
         (self.clock.frequency_ppm(), self.skew * 1e6)

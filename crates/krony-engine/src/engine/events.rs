@@ -6,9 +6,11 @@ use std::net::IpAddr;
 
 use crate::UnixTime;
 use crate::discipline::{LogLevel, TrackingLogLine};
+use crate::rtc::RtcLogLine;
 use crate::select::{SelectOptions, SelectState, SourceId};
 use crate::source::MeasurementRecord;
 use crate::stats::RegressionInfo;
+use crate::tempcomp::TempCompLogLine;
 
 /// A line to log, at chrony's severity and with chrony's text (admins and
 /// chrony's test suite grep for them).
@@ -42,6 +44,10 @@ pub enum EngineEvent {
     },
     /// A line for the `tracking` log file.
     TrackingLog(TrackingLogLine),
+    /// A line for the `rtc` log file.
+    RtcLog(RtcLogLine),
+    /// A line for the `tempcomp` log file.
+    TempCompLog(TempCompLogLine),
     /// A line for the `measurements` log file.
     Measurement(Box<MeasurementRecord>),
     /// A line for the `statistics` log file: a source's new regression.

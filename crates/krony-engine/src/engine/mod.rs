@@ -25,9 +25,11 @@ mod events;
 mod manual;
 mod modes;
 mod reports;
+mod rtc;
 mod separation;
 mod smoothing;
 mod sources;
+mod tempcomp;
 
 #[cfg(test)]
 mod tests;
@@ -213,6 +215,8 @@ pub struct Engine {
     broadcasts: Vec<broadcast::Destination>,
     /// The last transmission of each class of sources (their spacing).
     dispatches: separation::Dispatches,
+    /// `rtcfile`: the real-time clock's tracking.
+    rtc: Option<crate::rtc::RtcTracker>,
 }
 
 impl fmt::Debug for Engine {
@@ -264,6 +268,7 @@ impl Engine {
             smooth: None,
             broadcasts: Vec::new(),
             dispatches: separation::Dispatches::default(),
+            rtc: None,
         };
         engine.drain_reference(now);
         engine.start_broadcasts(engine.cook(now));
@@ -558,6 +563,9 @@ impl Engine {
             match n {
                 ClockNotice::Changed(ch) => {
                     self.manual.follow(&ch);
+                    if let Some(rtc) = &mut self.rtc {
+                        rtc.follow(&ch);
+                    }
                     for slot in self.sources.values_mut() {
                         if ch.kind == ChangeKind::UnknownStep {
                             slot.source.shift_deadlines(-ch.doffset);

@@ -32,6 +32,7 @@
 pub mod estimates;
 pub mod filter;
 pub mod regress;
+pub mod robust;
 pub mod source_stats;
 
 mod dump;
