@@ -17,6 +17,7 @@ mod files;
 #[allow(dead_code)]
 mod logging;
 mod options;
+mod refclock;
 mod resolver;
 // Some system calls (e.g. notification by abstract socket) are kept for later use.
 #[allow(unsafe_code, dead_code)]

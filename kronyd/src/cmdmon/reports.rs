@@ -61,7 +61,7 @@ fn smoothing(r: &SmoothingReport) -> ReplyBody {
 /// The id of the source at `index` (chronyc walks 0..N_SOURCES).
 fn source_at(engine: &Engine, index: i64) -> Option<SourceId> {
     let i = usize::try_from(index).ok()?;
-    engine.source_ids().get(i).copied()
+    engine.report_ids().get(i).copied()
 }
 
 /// The source with this IP address (chronyd looks sources up by address
@@ -80,7 +80,7 @@ impl CommandServer {
         use Request as R;
         match req {
             R::NSources => ok(ReplyBody::NSources(
-                u32::try_from(engine.source_ids().len()).unwrap_or(u32::MAX),
+                u32::try_from(engine.report_ids().len()).unwrap_or(u32::MAX),
             )),
             R::SourceData(i) => source_data(engine, now, i64::from(*i)),
             R::Tracking => ok(tracking(engine, now)),
@@ -244,6 +244,16 @@ fn tracking(engine: &mut Engine, now: UnixTime) -> ReplyBody {
     })
 }
 
+/// The address of a sourcestats or selectdata reply: none for a refclock
+/// (chronyc then prints its refid), as chronyd sends.
+fn report_addr(engine: &Engine, id: SourceId, addr: std::net::SocketAddr) -> CmdAddr {
+    if engine.refclock(id).is_some() {
+        CmdAddr::Unspec
+    } else {
+        CmdAddr::from(addr.ip())
+    }
+}
+
 fn source_data(engine: &Engine, now: UnixTime, index: i64) -> Answer {
     let Some(id) = source_at(engine, index) else {
         return fail(Status::NOSUCHSOURCE);
@@ -251,7 +261,9 @@ fn source_data(engine: &Engine, now: UnixTime, index: i64) -> Answer {
     let Some(row) = engine.sources(now).into_iter().find(|r| r.id == id) else {
         return fail(Status::NOSUCHSOURCE);
     };
+    // RPY_SD_MD_CLIENT, RPY_SD_MD_PEER, RPY_SD_MD_REF.
     let mode = match row.association {
+        _ if row.refclock => 2,
         krony_engine::source::Association::Client => 0,
         krony_engine::source::Association::SymmetricActive => 1,
     };
@@ -275,16 +287,16 @@ fn sourcestats(engine: &Engine, now: UnixTime, index: i64) -> Answer {
     let Some(id) = source_at(engine, index) else {
         return fail(Status::NOSUCHSOURCE);
     };
-    let (Some(row), Some(src)) = (
+    let (Some(row), Some(ref_id)) = (
         engine.sourcestats(now).into_iter().find(|r| r.id == id),
-        engine.source(id),
+        engine.report_ref_id(id),
     ) else {
         return fail(Status::NOSUCHSOURCE);
     };
     let s = row.stats;
     ok(ReplyBody::Sourcestats(Sourcestats {
-        ref_id: src.ref_id().0,
-        ip_addr: CmdAddr::from(row.addr.ip()),
+        ref_id,
+        ip_addr: report_addr(engine, id, row.addr),
         n_samples: u32::try_from(s.n_samples).unwrap_or(u32::MAX),
         n_runs: u32::try_from(s.n_runs).unwrap_or(u32::MAX),
         span_seconds: s.span_seconds,
@@ -300,19 +312,20 @@ fn select_data(engine: &Engine, index: i64) -> Answer {
     let Some(id) = source_at(engine, index) else {
         return fail(Status::NOSUCHSOURCE);
     };
-    let (Some(row), Some(src)) = (
+    let (Some(row), Some(ref_id), Some(leap)) = (
         engine.selectdata().into_iter().find(|r| r.id == id),
-        engine.source(id),
+        engine.report_ref_id(id),
+        engine.report_leap(id),
     ) else {
         return fail(Status::NOSUCHSOURCE);
     };
     let opts = |o: krony_engine::select::SelectOptions| u16::try_from(o.bits()).unwrap_or(0);
     ok(ReplyBody::SelectData(SelectData {
-        ref_id: src.ref_id().0,
-        ip_addr: CmdAddr::from(row.addr.ip()),
+        ref_id,
+        ip_addr: report_addr(engine, id, row.addr),
         state_char: u8::try_from(row.state.as_char()).unwrap_or(b'?'),
         authentication: u8::from(row.authenticated),
-        leap: leap_code(src.leap()),
+        leap: leap_code(leap),
         conf_options: opts(row.configured),
         eff_options: opts(row.effective),
         last_sample_ago: secs_u32(row.last_sample_ago),

@@ -64,6 +64,16 @@ impl Clock for DaemonClock {
     }
 }
 
+impl crate::refclock::DriverClock for DaemonClock {
+    fn now(&self) -> UnixTime {
+        Clock::now(self)
+    }
+
+    fn system_to_clock(&self, t: UnixTime) -> UnixTime {
+        self.kernel_to_clock(t)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

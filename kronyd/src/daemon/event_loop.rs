@@ -32,6 +32,7 @@ enum Token {
     Ntp(SocketRef),
     Command(usize),
     Rtc,
+    Refclock(usize),
 }
 
 /// The daemon's state while it runs.
@@ -51,6 +52,8 @@ pub struct Daemon {
     pub signals: QuitSignals,
     /// chronyc's sockets.
     pub commands: CommandSockets,
+    /// Reference clock drivers.
+    pub refclocks: crate::refclock::RefclockDrivers,
     /// The command server answering them (`None` in `-q`/`-Q`).
     pub cmdmon: Option<CommandServer>,
     /// `-t`: when to give up, on the monotonic clock.
@@ -143,6 +146,10 @@ impl Daemon {
             set.add(&fd, Interest::READABLE);
             tokens.push(Token::Rtc);
         }
+        for (i, fd) in self.refclocks.fds() {
+            set.add(&fd, Interest::READABLE);
+            tokens.push(Token::Refclock(i));
+        }
     }
 
     /// Nanoseconds until the earliest deadline; `None` to wait for input only.
@@ -184,6 +191,12 @@ impl Daemon {
                 self.devices.handle_rtc_readable(now, &mut self.engine);
                 self.drain(now);
             }
+            Token::Refclock(i) => {
+                self.refclocks
+                    .handle_readable(i, &mut self.engine, &self.clock);
+                let now = self.clock.now();
+                self.drain(now);
+            }
         }
     }
 
@@ -197,6 +210,7 @@ impl Daemon {
             self.sources.handle_timeout(now, &mut self.engine);
         }
         if self.engine.poll_timeout().is_some_and(|t| t <= now) {
+            self.refclocks.poll_due(&mut self.engine, &self.clock);
             self.engine.handle_timeout(now);
         }
         if self

@@ -137,6 +137,12 @@ fn start(opts: &Options, config: Config) -> Result<(Daemon, Option<PidFile>), St
     if let Some(r) = &rtc {
         engine.enable_rtc(r.file_coefs(), config.rtc_autotrim);
     }
+    let refclocks = crate::refclock::RefclockDrivers::open(
+        &config.refclocks,
+        config.leapsec_tz.is_some(),
+        &mut engine,
+    )?;
+    outputs.set_refclock_names(refclocks.names(&engine));
     let family = match opts.family {
         Some(AddressFamily::Ipv4) => Family::V4,
         Some(AddressFamily::Ipv6) => Family::V6,
@@ -186,6 +192,7 @@ fn start(opts: &Options, config: Config) -> Result<(Daemon, Option<PidFile>), St
         engine.rtc_start_measurements();
     }
     let devices = Devices::new(tempcomp::TempCompSensor::from_config(&config, now)?, rtc);
+    engine.start_refclocks(now);
     if opts.scfilter_level != 0 {
         log_event(
             Severity::Warn,
@@ -204,6 +211,7 @@ fn start(opts: &Options, config: Config) -> Result<(Daemon, Option<PidFile>), St
         outputs,
         signals,
         commands,
+        refclocks,
         cmdmon,
         quit_at,
         exit: None,

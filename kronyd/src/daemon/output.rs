@@ -34,6 +34,8 @@ pub struct Outputs {
     resolving_end: Option<bool>,
     /// `leapseclist` or `leapsectz`.
     leapdb: Option<LeapDb>,
+    /// Refclocks' refids as text, for the logs.
+    refclock_names: Vec<(SourceId, String)>,
 }
 
 impl Outputs {
@@ -45,22 +47,13 @@ impl Outputs {
                 log_event(e.severity(), e);
             }
         }
-        let l = &config.log;
-        for (on, name) in [(l.refclocks, "refclocks")] {
-            if on {
-                // The engine does not report these figures yet.
-                log_event(
-                    Severity::Warn,
-                    format!("log {name} is not supported by kronyd yet (ignored)"),
-                );
-            }
-        }
         Outputs {
             driftfile: config.driftfile.as_ref().map(|d| Driftfile::new(&d.path)),
             logs: LogFiles::from_config(config),
             dumpdir: config.dumpdir.as_ref().map(DumpDir::new),
             resolving_end: Some(false),
             leapdb: LeapDb::from_config(config),
+            refclock_names: Vec::new(),
         }
     }
 
@@ -71,6 +64,7 @@ impl Outputs {
         if let Some(db) = &mut self.leapdb {
             if let Some(known) = db.update(engine.cook(now).secs()) {
                 engine.set_known_leap(known);
+                engine.set_tai_offsets(db.tai_changes());
             }
         }
     }
@@ -121,8 +115,9 @@ impl Outputs {
             EngineEvent::Measurement(record) => {
                 self.log_line(LogKind::Measurements, &record.to_log_line());
             }
+            EngineEvent::RefclockLog(r) => self.log_line(LogKind::Refclocks, &r.to_log_line()),
             EngineEvent::Statistics(r) => {
-                let addr = ip_text(&r.addr);
+                let addr = self.source_text(r.id, &r.addr);
                 let line = StatisticsLogLine {
                     time: r.time,
                     source: &addr,
@@ -131,7 +126,7 @@ impl Outputs {
                 self.log_line(LogKind::Statistics, &line.to_string());
             }
             EngineEvent::Selection(r) => {
-                let addr = ip_text(&r.addr);
+                let addr = self.source_text(r.id, &r.addr);
                 let line = SelectionLogLine {
                     time: r.time,
                     source: &addr,
@@ -149,6 +144,19 @@ impl Outputs {
             EngineEvent::Exit { success } => return Some(Request::Exit(u8::from(!success))),
         }
         None
+    }
+
+    /// Names refclocks by their refid in the statistics and selection logs.
+    pub fn set_refclock_names(&mut self, names: Vec<(SourceId, String)>) {
+        self.refclock_names = names;
+    }
+
+    /// A source's address as the logs print it, or a refclock's refid.
+    fn source_text(&self, id: SourceId, addr: &std::net::IpAddr) -> String {
+        match self.refclock_names.iter().find(|(r, _)| *r == id) {
+            Some((_, name)) => name.clone(),
+            None => ip_text(addr),
+        }
     }
 
     /// Writes the driftfile (every `interval`, and at exit).

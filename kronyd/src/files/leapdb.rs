@@ -413,6 +413,11 @@ impl LeapDb {
         }
     }
 
+    /// TAI−UTC from each change on: (UTC Unix time, offset), ascending.
+    pub fn tai_changes(&self) -> Vec<(i64, i32)> {
+        self.table.changes.clone()
+    }
+
     /// The file or zone name for messages.
     fn name(&self) -> String {
         match &self.source {

@@ -42,6 +42,7 @@ pub mod pidfile;
 pub mod poll;
 pub mod privileges;
 pub mod process;
+pub mod refclock;
 pub mod rtc;
 pub mod signals;
 mod sockaddr;

@@ -50,6 +50,8 @@ pub struct EngineConfig {
     pub log_raw_measurements: bool,
     /// `log statistics`: emit [`EngineEvent::Statistics`](super::EngineEvent::Statistics).
     pub log_statistics: bool,
+    /// `log refclocks`: emit [`EngineEvent::RefclockLog`](super::EngineEvent::RefclockLog).
+    pub log_refclocks: bool,
     /// `log selection`: emit [`EngineEvent::Selection`](super::EngineEvent::Selection).
     pub log_selection: bool,
     /// Seed of the per-source and server random streams; `None` takes it from
@@ -76,6 +78,7 @@ impl Default for EngineConfig {
             log_raw_measurements: false,
             log_statistics: false,
             log_selection: false,
+            log_refclocks: false,
             rng_seed: None,
             smooth: None,
             broadcasts: Vec::new(),
@@ -142,6 +145,7 @@ impl EngineConfig {
             log_raw_measurements: config.log.raw_measurements,
             log_statistics: config.log.statistics,
             log_selection: config.log.selection,
+            log_refclocks: config.log.refclocks,
             rng_seed: None,
             smooth: config
                 .smoothtime

@@ -52,6 +52,9 @@ pub enum EngineEvent {
     Measurement(Box<MeasurementRecord>),
     /// A line for the `statistics` log file: a source's new regression.
     Statistics(Box<StatisticsRecord>),
+    /// A line for the `refclocks` log file: a refclock's raw or filtered
+    /// sample.
+    RefclockLog(Box<crate::refclock::RefclockLogRecord>),
     /// A line for the `selection` log file: one source's result of a
     /// selection round.
     Selection(Box<SelectionRecord>),

@@ -24,6 +24,7 @@ mod dumps;
 mod events;
 mod manual;
 mod modes;
+mod refclocks;
 mod reports;
 mod rtc;
 mod separation;
@@ -217,6 +218,8 @@ pub struct Engine {
     dispatches: separation::Dispatches,
     /// `rtcfile`: the real-time clock's tracking.
     rtc: Option<crate::rtc::RtcTracker>,
+    /// Reference clocks (they share the id space with `sources`).
+    refclocks: refclocks::Refclocks,
 }
 
 impl fmt::Debug for Engine {
@@ -269,7 +272,9 @@ impl Engine {
             broadcasts: Vec::new(),
             dispatches: separation::Dispatches::default(),
             rtc: None,
+            refclocks: refclocks::Refclocks::default(),
         };
+        engine.refclocks.log = engine.cfg.log_refclocks;
         engine.drain_reference(now);
         engine.start_broadcasts(engine.cook(now));
         // Set up after the driftfile's frequency was applied, which is not a
@@ -390,6 +395,7 @@ impl Engine {
             .sources
             .values()
             .filter_map(|s| s.source.poll_timeout())
+            .chain(self.refclock_deadline())
             .min()
             .map(|d| self.uncook(d).add_secs(DEADLINE_MARGIN));
         let broadcasts = self
@@ -436,6 +442,7 @@ impl Engine {
         {
             self.fire_broadcasts(self.cook(now));
         }
+        self.refclock_timeouts(now);
     }
 
     /// Handles one received datagram; `now` is the raw time it is handled
@@ -577,6 +584,7 @@ impl Engine {
                         }
                     }
                     self.dispatches.slew(ch.cooked, ch.dfreq, ch.doffset);
+                    self.refclocks_follow_change(&ch);
                     if let Some(server) = &mut self.server {
                         server.handle_clock_change(&ch, &mut self.rng);
                     }
@@ -585,6 +593,7 @@ impl Engine {
                     for slot in self.sources.values_mut() {
                         slot.source.stats_mut().add_dispersion(d);
                     }
+                    self.refclocks_add_dispersion(d);
                 }
             }
         }

@@ -21,8 +21,10 @@ pub struct SourceRow {
     pub addr: SocketAddr,
     /// The configured name.
     pub name: String,
-    /// `^` server or `=` peer.
+    /// `^` server or `=` peer (a refclock says `Client`; see `refclock`).
     pub association: Association,
+    /// A reference clock (`#`): `addr` holds its refid.
+    pub refclock: bool,
     /// The state column.
     pub state: ReportState,
     /// Stratum.
@@ -113,6 +115,7 @@ impl Engine {
                     addr: s.source.remote(),
                     name: s.name.clone(),
                     association: data.association,
+                    refclock: false,
                     state: self.state_of(*id).report_state(),
                     stratum: Restored::stratum_leap(s.restored.as_ref())
                         .map_or(data.stratum, |(stratum, _)| stratum),
@@ -121,7 +124,20 @@ impl Engine {
                     last: s.source.stats().get_source_report(cooked, true),
                 }
             })
-            .collect()
+            .chain(self.refclocks.slots.iter().map(|(id, r)| SourceRow {
+                id: *id,
+                addr: refid_addr(r.source.ref_id()),
+                name: crate::refclock::ref_id_text(r.source.ref_id()),
+                association: Association::Client,
+                refclock: true,
+                state: self.state_of(*id).report_state(),
+                stratum: r.source.stratum(),
+                poll: r.source.params().poll,
+                reach: r.source.reachability().register,
+                last: r.source.stats().get_source_report(cooked, false),
+            }))
+            .collect::<Vec<_>>()
+            .sorted_by_id()
     }
 
     /// `chronyc sourcestats` at raw time `now`.
@@ -135,7 +151,14 @@ impl Engine {
                 name: s.name.clone(),
                 stats: s.source.stats().get_sourcestats_report(cooked),
             })
-            .collect()
+            .chain(self.refclocks.slots.iter().map(|(id, r)| SourceStatsRow {
+                id: *id,
+                addr: refid_addr(r.source.ref_id()),
+                name: crate::refclock::ref_id_text(r.source.ref_id()),
+                stats: r.source.stats().get_sourcestats_report(cooked),
+            }))
+            .collect::<Vec<_>>()
+            .sorted_by_id()
     }
 
     /// `chronyc selectdata`: each source as the last selection round saw it.
@@ -143,7 +166,55 @@ impl Engine {
         self.sources
             .iter()
             .map(|(id, s)| select_row(*id, s, self.state_of(*id)))
-            .collect()
+            .chain(self.refclocks.slots.iter().map(|(id, r)| {
+                let sel = r.selection;
+                SelectDataRow {
+                    id: *id,
+                    addr: refid_addr(r.source.ref_id()),
+                    name: crate::refclock::ref_id_text(r.source.ref_id()),
+                    state: self.state_of(*id),
+                    authenticated: false,
+                    reach: r.source.reachability().register,
+                    configured: r.options,
+                    effective: sel.map_or(r.options, |x| x.effective),
+                    last_sample_ago: sel.map_or(0.0, |x| x.last_sample_ago),
+                    score: sel.map_or(1.0, |x| x.score),
+                    lo: sel.map_or(0.0, |x| x.lo),
+                    hi: sel.map_or(0.0, |x| x.hi),
+                    leap_vote: sel.is_some_and(|x| x.leap_vote),
+                }
+            }))
+            .collect::<Vec<_>>()
+            .sorted_by_id()
+    }
+
+    /// The ids of all sources and refclocks, in the order chronyc lists
+    /// them (the order they were added).
+    pub fn report_ids(&self) -> Vec<SourceId> {
+        let mut ids: Vec<SourceId> = self
+            .sources
+            .keys()
+            .chain(self.refclocks.slots.keys())
+            .copied()
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// The reference ID of a source or refclock.
+    pub fn report_ref_id(&self, id: SourceId) -> Option<u32> {
+        match self.sources.get(&id) {
+            Some(s) => Some(s.source.ref_id().0),
+            None => self.refclocks.slots.get(&id).map(|r| r.source.ref_id()),
+        }
+    }
+
+    /// The leap status a source or refclock reports.
+    pub fn report_leap(&self, id: SourceId) -> Option<crate::clock::LeapStatus> {
+        match self.sources.get(&id) {
+            Some(s) => Some(s.source.leap()),
+            None => self.refclocks.slots.get(&id).map(|r| r.source.leap()),
+        }
     }
 
     /// `chronyc ntpdata` for one source.
@@ -201,6 +272,29 @@ impl Engine {
             .unwrap_or(SelectState::MissingSamples)
     }
 }
+
+/// A refclock's refid in the place of an address (cmdmon sends it as an
+/// IPv4 address).
+fn refid_addr(ref_id: u32) -> SocketAddr {
+    SocketAddr::new(std::net::Ipv4Addr::from(ref_id).into(), 0)
+}
+
+/// Report rows in id order.
+trait SortedById {
+    fn sorted_by_id(self) -> Self;
+}
+
+macro_rules! sorted_by_id {
+    ($($t:ty),*) => {$(
+        impl SortedById for Vec<$t> {
+            fn sorted_by_id(mut self) -> Self {
+                self.sort_by_key(|r| r.id);
+                self
+            }
+        }
+    )*};
+}
+sorted_by_id!(SourceRow, SourceStatsRow, SelectDataRow);
 
 fn select_row(id: SourceId, s: &Slot, state: SelectState) -> SelectDataRow {
     let sel = s.selection;

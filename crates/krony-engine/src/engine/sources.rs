@@ -334,7 +334,10 @@ impl Engine {
                     format!("{ip} ({})", s.name)
                 }
             }
-            None => "?".to_string(),
+            None => match self.refclocks.slots.get(&id) {
+                Some(r) => crate::refclock::ref_id_text(r.source.ref_id()),
+                None => "?".to_string(),
+            },
         }
     }
 
@@ -355,6 +358,12 @@ impl Engine {
                 c.stats = selection_stats(slot.source.stats(), cooked);
                 c
             })
+            .chain(self.refclocks.slots.iter().map(|(id, slot)| {
+                let mut c = slot.source.candidate(*id);
+                c.options = slot.options;
+                c.stats = selection_stats(slot.source.stats(), cooked);
+                c
+            }))
             .collect();
         let cfg = self.select_config();
         let sel = self.selector.select(&candidates, updated, &cfg);
@@ -363,6 +372,8 @@ impl Engine {
         }
         for r in &sel.sources {
             if let Some(slot) = self.sources.get_mut(&r.id) {
+                slot.selection = Some(*r);
+            } else if let Some(slot) = self.refclocks.slots.get_mut(&r.id) {
                 slot.selection = Some(*r);
             }
         }
@@ -424,15 +435,17 @@ impl Engine {
         reports: &[select::SourceReport],
     ) {
         for r in reports {
-            let (Some(slot), Some(c)) = (
-                self.sources.get(&r.id),
-                candidates.iter().find(|c| c.id == r.id),
-            ) else {
+            let Some(c) = candidates.iter().find(|c| c.id == r.id) else {
                 continue;
+            };
+            let addr = match self.sources.get(&r.id) {
+                Some(slot) => slot.source.remote().ip(),
+                // A refclock: its refid in the place of an address.
+                None => std::net::IpAddr::V4(c.ref_id.into()),
             };
             let record = SelectionRecord {
                 id: r.id,
-                addr: slot.source.remote().ip(),
+                addr,
                 time: cooked,
                 state: r.state,
                 options: r.effective,
