@@ -107,7 +107,7 @@ pub const DIRECTIVES: &[(&str, DirectiveStatus)] = &[
     ("ptpdomain", Todo),
     ("ptpport", Implemented),
     ("ratelimit", Implemented),
-    ("refclock", Todo),
+    ("refclock", Implemented),
     ("refresh", Todo),
     ("reselectdist", Implemented),
     ("rtcautotrim", Implemented),
