@@ -451,3 +451,35 @@ fn four_servers_are_polled_apart_and_accuracy_holds() {
         probes[0].with(|d| assert_eq!(d.count_log("Can't synchronise"), 0));
     }
 }
+
+// ---- maxdelayquant (118-maxdelay) ----
+
+#[test]
+fn maxdelayquant_accepts_about_its_quantile_of_the_delays() {
+    // chrony's 118-maxdelay: 10 us base delay and 10 us jitter, 4 s polls
+    // for 10000 s, `maxdelayquant 0.1`: test C passes for roughly a tenth
+    // of the responses (chrony's test wants 200-500 of about 2500). The
+    // estimator's step is half the clock's precision: about 100 ns under
+    // clknetsim, where the test runs.
+    let mut s = Scenario::chrony_default(91);
+    s.links = LinkPair::symmetric(1e-5, 1e-5);
+    let (report, probes) = engines(&s, |ctx| {
+        EngineNode::client_config(
+            ctx,
+            "minpoll 2 maxpoll 2 maxdelayquant 0.1",
+            "log measurements\nlog rawmeasurements\nclockprecision 1e-7",
+        )
+    });
+    assert!(client(&report, 0).clock.stats.is_some());
+    probes[0].with(|d| {
+        let all = d.measurements.len();
+        let passed = d
+            .measurements
+            .iter()
+            .filter(|m| m.tests.tc_delay_dev_ratio)
+            .count();
+        println!("maxdelayquant 0.1: test C passed {passed} of {all}");
+        assert!(all > 2000, "{all}");
+        assert!((150..=600).contains(&passed), "{passed} of {all}");
+    });
+}

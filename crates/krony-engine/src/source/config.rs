@@ -57,6 +57,9 @@ pub struct SourceParams {
     pub max_delay_ratio: f64,
     /// `maxdelaydevratio`, 0 to 1e6.
     pub max_delay_dev_ratio: f64,
+    /// `maxdelayquant`: test C accepts delays up to this quantile of the
+    /// delays seen instead (0.05 to 0.95); `None` when not set.
+    pub max_delay_quant: Option<f64>,
     /// `offset`: added to each measured offset, seconds.
     pub offset_correction: f64,
     /// `minstratum`, 0 to 15.
@@ -115,6 +118,7 @@ impl SourceParams {
             max_delay: clamp_f(o.maxdelay, MAX_MAXDELAY),
             max_delay_ratio: clamp_f(o.maxdelayratio, MAX_MAXDELAYRATIO),
             max_delay_dev_ratio: clamp_f(o.maxdelaydevratio, MAX_MAXDELAYDEVRATIO),
+            max_delay_quant: (o.maxdelayquant > 0.0).then(|| o.maxdelayquant.clamp(0.05, 0.95)),
             offset_correction: o.offset,
             min_stratum: o.minstratum.min(MAX_STRATUM - 1),
             copy: o.copy && client,

@@ -71,7 +71,9 @@ use rand::rngs::StdRng;
 use crate::UnixTime;
 use crate::clock::LeapStatus;
 use crate::select::{Reachability, SelectOptions, SourceKind};
-use crate::stats::{FilterParams, Sample, SampleFilter, SourceStats, StatsParams, adjust_time};
+use crate::stats::{
+    FilterParams, QuantileEstimator, Sample, SampleFilter, SourceStats, StatsParams, adjust_time,
+};
 
 /// The polling mode (chrony's `OperatingMode` without "offline").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,6 +179,8 @@ pub struct NtpSource {
     send_undo: Option<SendUndo>,
     log_raw_measurements: bool,
     refresh_requested: bool,
+    /// `maxdelayquant`: the estimate of the delays' quantile (test C).
+    delay_quant: Option<QuantileEstimator>,
     /// The last restart of the transmission timer, until the scheduler
     /// takes it.
     timer_restart: Option<TimerRestart>,
@@ -211,6 +215,11 @@ impl NtpSource {
     ) -> Self {
         let filter = (params.filter_length >= 1)
             .then(|| SampleFilter::new(FilterParams::ntp(params.filter_length, precision)));
+        let delay_quant = params.max_delay_quant.map(|q| {
+            // chrony's estimator works in hundredths (k of q = 100), with 7
+            // parallel estimates and half the clock's precision as step.
+            QuantileEstimator::new((q * 100.0).round() / 100.0, 7, 100, precision / 2.0)
+        });
         let mut s = NtpSource {
             remote,
             local_addr: None,
@@ -240,6 +249,7 @@ impl NtpSource {
             log_raw_measurements: false,
             refresh_requested: false,
             timer_restart: None,
+            delay_quant,
             rng,
         };
         s.reset_instance();
@@ -476,6 +486,9 @@ impl NtpSource {
         };
         if let Some(f) = &mut self.filter {
             f.reset();
+        }
+        if let Some(q) = &mut self.delay_quant {
+            q.reset();
         }
         self.filter_count = 0;
     }

@@ -289,6 +289,9 @@ impl NtpSource {
             }
         }
         if b.synced {
+            if let Some(q) = &mut self.delay_quant {
+                q.accumulate(m.sample.peer_delay, &mut self.rng);
+            }
             self.stratum = self.xchg.remote_stratum.max(self.params.min_stratum);
             if !ctx.near_leap_second {
                 self.leap = leap_status(p.leap);

@@ -254,10 +254,14 @@ impl NtpSource {
         s.peer_delay <= max_delay
     }
 
-    /// Test C: the increase of the delay over the minimum is within
+    /// Test C: with `maxdelayquant`, the delay is within the estimated
+    /// quantile of the delays; otherwise the increase of the delay over the minimum is within
     /// `maxdelaydevratio` × the jitter, unless the offset moved even more
     /// than the delay (then the prediction is wrong, not the sample).
     fn test_c(&self, s: &Sample, ctx: &LocalContext) -> bool {
+        if let Some(q) = &self.delay_quant {
+            return s.peer_delay <= q.quantile() + q.min_step() / 2.0;
+        }
         let Some(d) = self.stats.get_delay_test_data(s.time) else {
             return true;
         };

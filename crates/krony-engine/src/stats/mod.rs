@@ -31,6 +31,7 @@
 
 pub mod estimates;
 pub mod filter;
+pub mod quantile;
 pub mod regress;
 pub mod robust;
 pub mod source_stats;
@@ -42,6 +43,7 @@ pub use estimates::{
     DelayTestData, RegressionInfo, SelectionData, SourceReport, SourcestatsReport, TrackingData,
 };
 pub use filter::{FilterParams, SampleFilter};
+pub use quantile::QuantileEstimator;
 pub use source_stats::{Accumulated, SourceStats, StatsParams};
 
 use crate::UnixTime;
