@@ -380,8 +380,12 @@ impl Reference {
     }
 
     /// Before exiting: disarm a kernel leap and leave the clock running at
-    /// the estimated frequency without a slew (the pending offset is dropped).
+    /// the estimated frequency without a slew. The pending offset is
+    /// dropped first, with the usual notice, so that the samples (and the
+    /// dumps written from them) are again relative to the clock as it is
+    /// left, as chronyd's `LCL_CancelOffsetCorrection` before its dumps.
     pub fn shutdown(&mut self, now: UnixTime) {
+        self.clock.cancel_offset_correction(now);
         let near = self.is_near_leap(now);
         self.leap.update(
             LeapStatus::Unsynchronised,

@@ -281,6 +281,40 @@ fn after_an_external_step_polling_goes_on_at_the_same_true_time() {
 }
 
 #[test]
+fn at_shutdown_the_samples_take_back_the_offset_not_slewed_out() {
+    let server = node("local stratum 1\nallow all\n", addr(1), 0.0, 0.0, 9);
+    // At 1 ppm the 0.1 s offset is still being slewed at the end.
+    let client = node(
+        "server 192.0.2.1 minpoll 0 maxpoll 0\nmaxslewrate 1\nport 0\n",
+        addr(2),
+        0.1,
+        0.0,
+        10,
+    );
+    let mut nodes = [server, client];
+    run(&mut nodes, 60.0);
+    let client = &mut nodes[1];
+    let id = client.engine.source_ids()[0];
+    let now = client.clock.raw(60.0);
+    let latest = |e: &Engine| {
+        e.source(id)
+            .expect("source")
+            .stats()
+            .get_source_report(now, true)
+            .latest_meas
+    };
+    assert!(
+        latest(&client.engine).abs() < 0.01,
+        "{}",
+        latest(&client.engine)
+    );
+    client.engine.shutdown(now);
+    // As chronyd's dumps: relative to the clock as it is left.
+    let after = latest(&client.engine);
+    assert!((after - 0.1).abs() < 0.01, "{after}");
+}
+
+#[test]
 fn makestep_steps_a_large_offset_once() {
     let server = node("local stratum 1\nallow all\n", addr(1), 0.0, 0.0, 3);
     let client = node(
