@@ -36,7 +36,7 @@ const FEATURES: &[(&str, bool)] = &[
     ("REFCLOCK", false),
     ("RTC", true),
     ("PRIVDROP", true),
-    ("SCFILTER", false),
+    ("SCFILTER", true),
     ("SIGND", false),
     ("ASYNCDNS", true),
     ("NTS", false),

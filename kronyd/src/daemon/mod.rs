@@ -48,7 +48,7 @@ use crate::sys::clock::{SystemClock, monotonic_now};
 use crate::sys::pidfile::PidFile;
 use crate::sys::signals::QuitSignals;
 use crate::sys::virtual_clock::VirtualClock;
-use crate::sys::{kernel_version, notify, privileges, process};
+use crate::sys::{kernel_version, notify, privileges, process, scfilter};
 
 /// chrony's `/var/run/chrony/chronyd.pid`, named for krony.
 pub const DEFAULT_PIDFILE: &str = "/var/run/krony/kronyd.pid";
@@ -194,10 +194,7 @@ fn start(opts: &Options, config: Config) -> Result<(Daemon, Option<PidFile>), St
     let devices = Devices::new(tempcomp::TempCompSensor::from_config(&config, now)?, rtc);
     engine.start_refclocks(now);
     if opts.scfilter_level != 0 {
-        log_event(
-            Severity::Warn,
-            "System call filter not supported by kronyd (-F ignored)",
-        );
+        enable_scfilter(opts.scfilter_level, &config)?;
     }
     let quit_at = opts
         .timeout
@@ -218,6 +215,19 @@ fn start(opts: &Options, config: Config) -> Result<(Daemon, Option<PidFile>), St
         devices,
     };
     Ok((daemon, pidfile))
+}
+
+/// `-F LEVEL`: the system call filter, last before the loop as in chronyd.
+fn enable_scfilter(level: i32, config: &Config) -> Result<(), String> {
+    if config.mail_on_change.is_some() {
+        return Err("mailonchange directive cannot be used with -F enabled".into());
+    }
+    scfilter::enable(level).map_err(|e| e.to_string())?;
+    log_event(
+        Severity::Info,
+        format!("Loaded seccomp filter (level {})", level.unsigned_abs()),
+    );
+    Ok(())
 }
 
 /// Creates and locks the pidfile (`pidfile /` disables it).

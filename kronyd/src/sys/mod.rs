@@ -44,6 +44,7 @@ pub mod privileges;
 pub mod process;
 pub mod refclock;
 pub mod rtc;
+pub mod scfilter;
 pub mod signals;
 mod sockaddr;
 pub mod socket;
