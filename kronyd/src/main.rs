@@ -16,6 +16,7 @@ mod keys;
 mod files;
 #[allow(dead_code)]
 mod logging;
+mod nts;
 mod options;
 mod refclock;
 mod resolver;

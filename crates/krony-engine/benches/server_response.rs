@@ -122,6 +122,7 @@ impl Load {
             local: None,
             rx_time: self.now,
             rx_source: TimestampSource::Kernel,
+            nts: Default::default(),
         };
         // The response is sent 20 µs after the request arrived.
         let send_at = UnixTime::from_nanos(self.now.as_nanos() + 20_000);

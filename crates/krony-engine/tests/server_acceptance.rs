@@ -151,6 +151,7 @@ fn ask(
         local: None,
         rx_time: rx,
         rx_source: TimestampSource::Kernel,
+        nts: Default::default(),
     };
     s.handle_request(&received, tx, params, None, rng)
 }

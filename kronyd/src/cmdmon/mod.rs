@@ -192,6 +192,8 @@ pub struct CommandServer {
     unresolved: u32,
     /// The `rtcfile`, for `writertc`.
     rtc_file: Option<std::path::PathBuf>,
+    /// NTS state of NTS sources, for `authdata`.
+    nts_auth: BTreeMap<krony_engine::select::SourceId, crate::nts::client::AuthReport>,
 }
 
 impl CommandServer {
@@ -241,6 +243,7 @@ impl CommandServer {
             key_info: BTreeMap::new(),
             unresolved: 0,
             rtc_file: config.rtc_file.as_ref().map(std::path::PathBuf::from),
+            nts_auth: BTreeMap::new(),
         })
     }
 
@@ -251,6 +254,14 @@ impl CommandServer {
     /// 14 AES256).
     pub fn set_key_info(&mut self, info: BTreeMap<u32, (u16, u16)>) {
         self.key_info = info;
+    }
+
+    /// Tells `authdata` the NTS state of the NTS sources.
+    pub fn set_nts_auth(
+        &mut self,
+        reports: BTreeMap<krony_engine::select::SourceId, crate::nts::client::AuthReport>,
+    ) {
+        self.nts_auth = reports;
     }
 
     /// Tells `activity` how many sources wait for their name to resolve

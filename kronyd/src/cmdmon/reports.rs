@@ -192,7 +192,8 @@ impl CommandServer {
     }
 
     fn auth_data(&self, engine: &Engine, addr: &CmdAddr) -> Answer {
-        let Some(src) = source_by_ip(engine, addr).and_then(|id| engine.source(id)) else {
+        let id = source_by_ip(engine, addr);
+        let Some(src) = id.and_then(|id| engine.source(id)) else {
             return fail(Status::NOSUCHSOURCE);
         };
         // chronyd reports "never" for the NTS-KE age of non-NTS sources.
@@ -210,7 +211,19 @@ impl CommandServer {
                     a.key_length = *len;
                 }
             }
-            AuthMode::Nts => a.mode = 2,
+            AuthMode::Nts => {
+                a.mode = 2;
+                if let Some(r) = id.and_then(|id| self.nts_auth.get(&id)) {
+                    a.key_id = r.context_id;
+                    a.key_type = r.key_type;
+                    a.key_length = r.key_bits;
+                    a.ke_attempts = r.ke_attempts;
+                    a.last_ke_ago = r.last_ke_ago.unwrap_or(u32::MAX);
+                    a.cookies = r.cookies;
+                    a.cookie_length = r.cookie_len;
+                    a.nak = u16::from(r.nak);
+                }
+            }
         }
         ok(ReplyBody::AuthData(a))
     }

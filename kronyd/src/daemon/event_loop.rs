@@ -33,6 +33,7 @@ enum Token {
     Command(usize),
     Rtc,
     Refclock(usize),
+    Nts(crate::nts::NtsRef),
 }
 
 /// The daemon's state while it runs.
@@ -74,6 +75,7 @@ impl Daemon {
         let mut tokens: Vec<Token> = Vec::new();
         while self.exit.is_none() {
             self.net.retain_sources(&self.engine);
+            self.sync_nts();
             set.clear();
             tokens.clear();
             self.build_poll_set(&mut set, &mut tokens);
@@ -97,7 +99,8 @@ impl Daemon {
             for (i, token) in tokens.iter().enumerate() {
                 let ready = set.ready(i);
                 if ready.any() {
-                    self.dispatch(*token, ready.readable || ready.hangup, ready.errqueue);
+                    let readable = ready.readable || ready.hangup || ready.writable;
+                    self.dispatch(*token, readable, ready.errqueue);
                 }
             }
             self.fire_timers();
@@ -150,6 +153,9 @@ impl Daemon {
             set.add(&fd, Interest::READABLE);
             tokens.push(Token::Refclock(i));
         }
+        let mut refs = Vec::new();
+        self.poll_nts(set, &mut refs);
+        tokens.extend(refs.into_iter().map(Token::Nts));
     }
 
     /// Nanoseconds until the earliest deadline; `None` to wait for input only.
@@ -162,7 +168,10 @@ impl Daemon {
             .devices
             .deadline(&self.engine)
             .map(|d| timeout_ns(now, d));
-        [engine, retry, quit, devices].into_iter().flatten().min()
+        [engine, retry, quit, devices, self.nts_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn dispatch(&mut self, token: Token, readable: bool, errqueue: bool) {
@@ -197,6 +206,7 @@ impl Daemon {
                 let now = self.clock.now();
                 self.drain(now);
             }
+            Token::Nts(r) => self.handle_nts(r),
         }
     }
 
@@ -220,6 +230,7 @@ impl Daemon {
         {
             self.devices.handle_timeout(now, &mut self.engine);
         }
+        self.fire_nts_timers();
         self.drain(now);
     }
 

@@ -19,6 +19,7 @@ mod hwts;
 mod initstepslew;
 mod jump;
 mod net;
+mod nts;
 mod output;
 mod rtc;
 mod sources;
@@ -165,6 +166,7 @@ fn start(opts: &Options, config: Config) -> Result<(Daemon, Option<PidFile>), St
         .any(|s| s.kind == krony_config::SourceKind::Peer);
     let broadcasting = !config.broadcasts.is_empty();
     let server_open = (serving || has_peers || broadcasting) && net.open_server_sockets();
+    net.nts = Some(start_nts(&config)?);
     let special = opts.mode != RunMode::Normal;
     let (commands, mut cmdmon) = if special {
         (CommandSockets::none(), None)
@@ -228,6 +230,14 @@ fn enable_scfilter(level: i32, config: &Config) -> Result<(), String> {
         format!("Loaded seccomp filter (level {})", level.unsigned_abs()),
     );
     Ok(())
+}
+
+/// The NTS client settings and, with `ntsserverkey`, the NTS-KE server.
+fn start_nts(config: &Config) -> Result<crate::nts::Nts, String> {
+    let mut nts = crate::nts::Nts::new(config);
+    let aeads = crate::nts::supported_aeads(&config.nts_aeads);
+    nts.server = crate::nts::server::NtsServer::start(config, &aeads, monotonic_now())?;
+    Ok(nts)
 }
 
 /// Creates and locks the pidfile (`pidfile /` disables it).
@@ -376,6 +386,7 @@ fn shutdown(daemon: &mut Daemon) {
     if let Some(r) = &mut daemon.devices.rtc {
         r.finish(&daemon.engine);
     }
+    daemon.save_nts();
     log_event(Severity::Info, logging::exiting_message());
 }
 

@@ -10,6 +10,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use krony_config::Config;
 use krony_engine::clock::Clock;
 use krony_engine::select::SourceId;
+use krony_engine::server::NtsCheck;
 use krony_engine::source::TimestampKind;
 use krony_engine::{Engine, Incoming, RxSocket, Transmit, UnixTime};
 use krony_wire::ntp::{HEADER_LEN, NtpRepr, ptp};
@@ -18,8 +19,10 @@ use super::clock::DaemonClock;
 use super::hwts::HwInterface;
 use crate::keys::KeyStore;
 use crate::logging::{Severity, log_event};
+use crate::nts::Nts;
 use crate::resolver::Family;
 use crate::sys::SysError;
+use crate::sys::clock::monotonic_now;
 use crate::sys::frame::find_udp_payload;
 use crate::sys::socket::{self, LocalAddr, UdpConfig, UdpSocket};
 
@@ -139,6 +142,9 @@ pub struct Net {
     /// The `keyfile` keys: requests of sources with a key are signed, and
     /// MACs of packets from sources are checked, here.
     keys: KeyStore,
+    /// NTS: requests of NTS sources are protected and their responses
+    /// checked here, and NTS requests to the server checked and answered.
+    pub nts: Option<Nts>,
 }
 
 impl Net {
@@ -153,6 +159,7 @@ impl Net {
             buf: vec![0; RECV_BUFFER],
             server_tried: false,
             keys: KeyStore::default(),
+            nts: None,
             cfg,
         };
         if let Some(port) = net.cfg.acq_port {
@@ -287,6 +294,7 @@ impl Net {
                 _ => (now, TimestampKind::Daemon),
             };
             let bytes = &buf[payload];
+            let (nts_verified, nts) = self.nts_checks(r, bytes, from, engine);
             let incoming = Incoming {
                 bytes,
                 from,
@@ -297,7 +305,8 @@ impl Net {
                     SocketRef::Client(id) => RxSocket::Client(id),
                     _ => RxSocket::Server,
                 },
-                mac_verified: self.mac_verified(bytes),
+                mac_verified: nts_verified || self.mac_verified(bytes),
+                nts,
             };
             engine.handle_packet(now, &incoming);
             self.buf = std::mem::take(&mut buf);
@@ -326,6 +335,39 @@ impl Net {
                 log_event(Severity::Debug, "Unexpected PTP message");
                 None
             }
+        }
+    }
+
+    /// NTS: whether a response from an NTS source is authentic, and the
+    /// verdict on an NTS request to the server.
+    fn nts_checks(
+        &mut self,
+        r: SocketRef,
+        bytes: &[u8],
+        from: SocketAddr,
+        engine: &mut Engine,
+    ) -> (bool, NtsCheck) {
+        const MODE_CLIENT: u8 = 3;
+        let Some(nts) = self.nts.as_mut() else {
+            return (false, NtsCheck::NotChecked);
+        };
+        nts.clear_pending();
+        if bytes.len() <= HEADER_LEN {
+            return (false, NtsCheck::NotChecked);
+        }
+        if bytes.first().is_some_and(|b| b & 0x7 == MODE_CLIENT) {
+            return (false, nts.check_request(bytes, from));
+        }
+        let source = match r {
+            SocketRef::Client(id) => Some(id),
+            _ => engine.source_by_addr(from),
+        };
+        match source {
+            Some(id) if nts.is_client(id) => (
+                nts.check_response(id, bytes, engine, monotonic_now()),
+                NtsCheck::NotChecked,
+            ),
+            _ => (false, NtsCheck::NotChecked),
         }
     }
 
@@ -405,8 +447,41 @@ impl Net {
         }
     }
 
+    /// NTS fields for a source's request or a response to an NTS request:
+    /// `Ok(None)` when none are needed, `Err` when the packet must not go.
+    fn nts_protect(&mut self, t: &Transmit) -> Result<Option<Vec<u8>>, ()> {
+        let Some(nts) = self.nts.as_mut() else {
+            return Ok(None);
+        };
+        match t.source {
+            Some(id) if t.new_client_socket && nts.is_client(id) => {
+                nts.protect_request(id, &t.bytes).map(Some).ok_or(())
+            }
+            Some(_) => Ok(None),
+            None => nts.protect_response(&t.bytes, t.to),
+        }
+    }
+
     /// Sends one datagram from the right socket.
     fn send(&mut self, t: &Transmit, engine: &mut Engine, clock: &DaemonClock) {
+        let protected;
+        let t = match self.nts_protect(t) {
+            Ok(None) => t,
+            Ok(Some(bytes)) => {
+                protected = Transmit { bytes, ..t.clone() };
+                &protected
+            }
+            Err(()) => {
+                log_event(
+                    Severity::Debug,
+                    format!("Could not generate NTS auth data for {}", t.to),
+                );
+                if let Some(id) = t.source {
+                    engine.handle_send_error(clock.now(), id);
+                }
+                return;
+            }
+        };
         let signed;
         let t = match t.mac_key_id {
             None => t,

@@ -374,6 +374,14 @@ impl Sources {
         }
     }
 
+    /// The configuration line engine source `id` comes from.
+    pub fn spec_of(&self, id: SourceId) -> Option<SourceSpec> {
+        self.origin
+            .get(&id)
+            .and_then(|i| self.specs.get(*i))
+            .cloned()
+    }
+
     /// Adds a source at run time (chronyc `add server NAME`).
     pub fn add_spec(&mut self, now: UnixTime, engine: &mut Engine, spec: SourceSpec) {
         self.specs.push(spec);

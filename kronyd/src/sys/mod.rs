@@ -48,6 +48,7 @@ pub mod scfilter;
 pub mod signals;
 mod sockaddr;
 pub mod socket;
+pub mod tcp;
 pub mod timex;
 pub mod unix;
 pub mod virtual_clock;

@@ -14,6 +14,8 @@ pub struct Interest {
     /// SO_SELECT_ERR_QUEUE makes the kernel report, and which clknetsim maps
     /// to select's exception set).
     pub errqueue: bool,
+    /// Room to write (POLLOUT): a stream connecting or with data queued.
+    pub writable: bool,
 }
 
 impl Interest {
@@ -21,11 +23,19 @@ impl Interest {
     pub const READABLE: Interest = Interest {
         readable: true,
         errqueue: false,
+        writable: false,
     };
     /// Readable and error queue.
     pub const READABLE_ERRQUEUE: Interest = Interest {
         readable: true,
         errqueue: true,
+        writable: false,
+    };
+    /// Readable and writable.
+    pub const READABLE_WRITABLE: Interest = Interest {
+        readable: true,
+        errqueue: false,
+        writable: true,
     };
 }
 
@@ -38,6 +48,8 @@ pub struct Readiness {
     pub errqueue: bool,
     /// POLLHUP or POLLNVAL: the descriptor is closed or invalid.
     pub hangup: bool,
+    /// POLLOUT: a write will not block.
+    pub writable: bool,
 }
 
 impl Readiness {
@@ -46,12 +58,13 @@ impl Readiness {
             readable: revents & libc::POLLIN != 0,
             errqueue: revents & (libc::POLLPRI | libc::POLLERR) != 0,
             hangup: revents & (libc::POLLHUP | libc::POLLNVAL) != 0,
+            writable: revents & libc::POLLOUT != 0,
         }
     }
 
     /// Whether anything was reported.
     pub fn any(&self) -> bool {
-        self.readable || self.errqueue || self.hangup
+        self.readable || self.errqueue || self.hangup || self.writable
     }
 }
 
@@ -82,6 +95,9 @@ impl PollSet {
         }
         if interest.errqueue {
             events |= libc::POLLPRI;
+        }
+        if interest.writable {
+            events |= libc::POLLOUT;
         }
         self.fds.push(libc::pollfd {
             fd: fd.as_fd().as_raw_fd(),

@@ -56,7 +56,7 @@ use crate::clientlog::TimestampSource;
 use crate::clock::ClockAction;
 use crate::discipline::{ChangeKind, ClockNotice, DisciplineEvent, LogLevel, Reference};
 use crate::select::{SelectConfig, SelectOptions, Selector, SourceId};
-use crate::server::{Received, Server, ServerError, SymmetricKeys};
+use crate::server::{NtsCheck, Received, Server, ServerError, SymmetricKeys};
 use crate::smooth::Smoother;
 use crate::source::{LocalTimestamp, NtpSource, TimestampKind};
 
@@ -113,8 +113,11 @@ pub struct Incoming<'a> {
     /// The socket it arrived on.
     pub socket: RxSocket,
     /// For a source with a symmetric key: whether the driver verified the
-    /// packet's MAC with that key.
+    /// packet's MAC with that key; for an NTS source: whether the driver
+    /// verified the response's NTS authenticator and unique identifier.
     pub mac_verified: bool,
+    /// For an NTS request to the server: the driver's verdict.
+    pub nts: NtsCheck,
 }
 
 impl<'a> Incoming<'a> {
@@ -128,6 +131,7 @@ impl<'a> Incoming<'a> {
             rx_kind: TimestampKind::Daemon,
             socket: RxSocket::Server,
             mac_verified: false,
+            nts: NtsCheck::NotChecked,
         }
     }
 }
@@ -539,6 +543,7 @@ impl Engine {
                 TimestampKind::Kernel => TimestampSource::Kernel,
                 TimestampKind::Hardware => TimestampSource::Hardware,
             },
+            nts: rx.nts,
         };
         let keys = self.keys.as_deref();
         if let Some(r) = server.handle_request(&received, tx_time, &params, keys, &mut self.rng) {

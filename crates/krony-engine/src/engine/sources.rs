@@ -155,6 +155,14 @@ impl Engine {
         self.sources.get(&id).map(|s| &s.source)
     }
 
+    /// For an NTS source: whether the driver can authenticate its next
+    /// request (see [`NtpSource::set_nts_ready`]).
+    pub fn set_source_nts_ready(&mut self, id: SourceId, ready: bool) {
+        if let Some(s) = self.sources.get_mut(&id) {
+            s.source.set_nts_ready(ready);
+        }
+    }
+
     /// The source with this address and port.
     pub fn source_by_addr(&self, addr: SocketAddr) -> Option<SourceId> {
         self.sources

@@ -31,9 +31,9 @@
 //! same key, through the caller's [`SymmetricKeys`].
 //!
 //! # Not (yet) supported
-//! NTS requests and MS-SNTP requests (which chrony passes to Samba's
-//! ntp_signd) are not answered, as chrony does without NTS server keys or
-//! without `ntpsigndsocket`. Neither `smoothtime` nor the network-correction
+//! MS-SNTP requests (which chrony passes to Samba's ntp_signd) are not
+//! answered, as chrony does without `ntpsigndsocket`. NTS requests are
+//! answered when the driver vouches for them ([`NtsCheck`]). Neither `smoothtime` nor the network-correction
 //! field of NTP over PTP (`ptpport`) is applied to responses.
 
 mod auth;
@@ -84,6 +84,23 @@ pub enum ServerError {
     ClientLog(#[from] ClientLogError),
 }
 
+/// The driver's verdict on an NTS-protected request (RFC 8915 §5.7): the
+/// NTS server keys stay with the driver, which decrypts the cookie and
+/// checks the authenticator before the engine answers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum NtsCheck {
+    /// Not checked (no NTS server, or not an NTS request): an NTS request
+    /// is then dropped.
+    #[default]
+    NotChecked,
+    /// Cookie and authenticator are valid: answer; the driver appends the
+    /// NTS fields to the response.
+    Valid,
+    /// The cookie could not be decrypted or the authenticator failed:
+    /// answer with an NTS NAK (kiss code NTSN).
+    Nak,
+}
+
 /// A request as received.
 #[derive(Debug, Clone, Copy)]
 pub struct Received<'a> {
@@ -98,6 +115,8 @@ pub struct Received<'a> {
     pub rx_time: UnixTime,
     /// How the receive time was taken.
     pub rx_source: TimestampSource,
+    /// The driver's verdict if it is an NTS request.
+    pub nts: NtsCheck,
 }
 
 /// What kind of answer a [`Response`] is.
@@ -275,8 +294,16 @@ impl Server {
             self.counters.rate_limited += 1;
             return None;
         }
-        let authenticated = self.check_auth(&req, rx.bytes, keys)?;
-        let kod = (limit == Limit::Kod).then_some(KissCode::Rate);
+        let (authenticated, nak) = self.check_auth(&req, rx, keys)?;
+        // A rate-limiting KoD would conflict with the NTS NAK: no answer.
+        if nak && limit == Limit::Kod {
+            return None;
+        }
+        let kod = if nak {
+            Some(KissCode::Ntsn)
+        } else {
+            (limit == Limit::Kod).then_some(KissCode::Rate)
+        };
         let candidate = self.xleave_candidate(&req.repr, index, kod.is_some());
         let tx_source = match candidate.and_then(|c| c.stored) {
             Some(s) => s.source,
@@ -304,19 +331,26 @@ impl Server {
     }
 
     /// Whether the request is authenticated (`Some(false)`: it needs no
-    /// check), or `None` to drop it.
+    /// check) and whether it gets an NTS NAK, or `None` to drop it.
     fn check_auth(
         &mut self,
         req: &Request,
-        bytes: &[u8],
+        rx: &Received<'_>,
         keys: Option<&dyn SymmetricKeys>,
-    ) -> Option<bool> {
-        match req.auth {
-            AuthMode::None | AuthMode::MsSntp => Some(false),
-            AuthMode::Symmetric if auth::check_request(req, bytes, keys) => Some(true),
+    ) -> Option<(bool, bool)> {
+        match (req.auth, rx.nts) {
+            (AuthMode::None | AuthMode::MsSntp, _) => Some((false, false)),
+            (AuthMode::Symmetric, _) if auth::check_request(req, rx.bytes, keys) => {
+                Some((true, false))
+            }
+            (AuthMode::Nts, NtsCheck::Valid) => Some((true, false)),
+            (AuthMode::Nts, NtsCheck::Nak) => {
+                self.counters.auth_failed += 1;
+                Some((false, true))
+            }
             // Without NTS server keys an NTS request fails, with no NAK,
             // as in chrony; the extended MS-SNTP form is not supported.
-            AuthMode::Symmetric | AuthMode::Nts | AuthMode::MsSntpExt => {
+            (AuthMode::Symmetric | AuthMode::Nts | AuthMode::MsSntpExt, _) => {
                 self.counters.auth_failed += 1;
                 None
             }

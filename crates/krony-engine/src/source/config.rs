@@ -35,7 +35,9 @@ pub enum AuthMode {
         /// The key ID.
         key_id: u32,
     },
-    /// NTS (RFC 8915). Not implemented yet: such a source never sends.
+    /// NTS (RFC 8915): the driver does NTS-KE, adds the NTS fields to
+    /// requests and verifies responses; the source polls only while the
+    /// driver says it is ready ([`NtpSource::set_nts_ready`](super::NtpSource::set_nts_ready)).
     Nts,
 }
 

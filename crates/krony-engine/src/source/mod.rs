@@ -177,6 +177,8 @@ pub struct NtpSource {
     events: VecDeque<SourceEvent>,
     transmits: VecDeque<Transmit>,
     send_undo: Option<SendUndo>,
+    /// For an NTS source: the driver has keys and a cookie for a request.
+    nts_ready: bool,
     log_raw_measurements: bool,
     refresh_requested: bool,
     /// `maxdelayquant`: the estimate of the delays' quantile (test C).
@@ -200,6 +202,13 @@ pub fn stats_params(o: &krony_config::SourceOptions, base: StatsParams) -> Stats
 }
 
 impl NtpSource {
+    /// For an NTS source: whether the driver can authenticate a request now
+    /// (it has NTS keys and a cookie). Until it can, each poll counts as
+    /// missed, as chrony does while it has no cookies.
+    pub fn set_nts_ready(&mut self, ready: bool) {
+        self.nts_ready = ready;
+    }
+
     /// A new source for `remote`, offline or online as `online` says (the
     /// `offline` option), not started. `precision` is the local clock's
     /// (for the median filter); `rng` drives the random transmit timestamps
@@ -246,6 +255,7 @@ impl NtpSource {
             events: VecDeque::new(),
             transmits: VecDeque::new(),
             send_undo: None,
+            nts_ready: false,
             log_raw_measurements: false,
             refresh_requested: false,
             timer_restart: None,

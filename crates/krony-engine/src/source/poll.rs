@@ -425,9 +425,9 @@ impl NtpSource {
         if let PollState::Offline = self.state {
             return;
         }
-        if self.params.auth == AuthMode::Nts {
-            // NTS is not implemented: as when chrony has no cookies, count a
-            // missed poll and try again later.
+        if self.params.auth == AuthMode::Nts && !self.nts_ready {
+            // As chrony without cookies (NTS-KE not done yet or failed):
+            // count a missed poll and try again later.
             self.update_reachability(false);
             let delay = self.transmit_delay(now, true);
             self.restart_timeout(now, delay);

@@ -214,6 +214,8 @@ impl NtpSource {
             (AuthMode::Symmetric { key_id }, PacketAuth::Symmetric) => {
                 rp.mac_verified && p.mac.as_ref().is_some_and(|m| m.key_id == key_id)
             }
+            // The driver checked the authenticator and the unique identifier.
+            (AuthMode::Nts, PacketAuth::Nts) => rp.mac_verified,
             _ => false,
         }
     }

@@ -40,6 +40,7 @@
 
 pub mod extension;
 mod kod;
+pub mod nts;
 mod packet;
 pub mod ptp;
 mod refid;

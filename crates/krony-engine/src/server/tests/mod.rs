@@ -95,6 +95,7 @@ fn received(bytes: &[u8], rx_time: UnixTime) -> Received<'_> {
         local: Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))),
         rx_time,
         rx_source: TimestampSource::Kernel,
+        nts: Default::default(),
     }
 }
 

@@ -1,0 +1,279 @@
+//! NTS (RFC 8915) between kronyd and Debian's chronyd 4.3 (built with
+//! GnuTLS), every daemon with `-x` on loopback, non-default NTP and NTS-KE
+//! ports, and a self-signed certificate for localhost/127.0.0.1 made here.
+//!
+//! - (a) a kronyd NTS client selects a chronyd NTS server; `authdata`
+//!   (chronyc against kronyd) shows NTS with cookies;
+//! - (b) a chronyd NTS client selects a kronyd NTS server and holds 8
+//!   cookies;
+//! - (c) kronyd client and kronyd server;
+//! - (d) with an untrusted certificate NTS-KE fails and nothing is accepted;
+//! - (e) cookies saved in `ntsdumpdir` are used after a restart.
+#![allow(clippy::unwrap_used)]
+
+mod daemon_support;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use daemon_support::*;
+
+/// Writes a self-signed certificate and its key for localhost and
+/// 127.0.0.1; returns (certificate, key) paths.
+fn make_cert(dir: &Path, tag: &str) -> (PathBuf, PathBuf) {
+    let ck =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+            .unwrap();
+    let cert = dir.join(format!("{tag}-cert.pem"));
+    let key = dir.join(format!("{tag}-key.pem"));
+    std::fs::write(&cert, ck.cert.pem()).unwrap();
+    std::fs::write(&key, ck.key_pair.serialize_pem()).unwrap();
+    let mode = std::os::unix::fs::PermissionsExt::from_mode(0o600);
+    std::fs::set_permissions(&key, mode).unwrap();
+    (cert, key)
+}
+
+/// A free TCP port on 127.0.0.1.
+fn free_tcp_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// The NTS server lines (chronyd's and kronyd's are the same).
+fn server_lines(dir: &Path, port: u16, ke_port: u16, cert: &Path, key: &Path) -> Vec<String> {
+    vec![
+        "local stratum 1".into(),
+        "allow 127.0.0.1".into(),
+        format!("port {port}"),
+        format!("ntsport {ke_port}"),
+        format!("ntsservercert {}", cert.display()),
+        format!("ntsserverkey {}", key.display()),
+        format!("ntsdumpdir {}", dir.display()),
+    ]
+}
+
+/// The NTS client lines.
+fn client_lines(port: u16, ke_port: u16, trusted: &Path) -> Vec<String> {
+    vec![
+        format!("server 127.0.0.1 port {port} iburst minpoll -2 maxpoll 0 nts ntsport {ke_port}"),
+        format!("ntstrustedcerts {}", trusted.display()),
+        "nosystemcert".into(),
+    ]
+}
+
+/// A kronyd with `lines` in its own directory.
+fn kronyd(dir: &Path, lines: &[String]) -> Proc {
+    let mut conf = kronyd_base(dir);
+    conf.extend_from_slice(lines);
+    let conf = write_conf(dir, "kronyd.conf", &conf);
+    start_kronyd(dir, &conf, &[], &[])
+}
+
+/// The row of `authdata` for 127.0.0.1, split into columns.
+fn authdata_row(socket: &Path) -> Option<Vec<String>> {
+    let out = chronyc(socket, &["authdata"]);
+    out.lines()
+        .find(|l| l.starts_with("127.0.0.1"))
+        .map(|l| l.split_whitespace().map(str::to_string).collect())
+}
+
+/// authdata columns: name, mode, KeyID, type, KLen, last, attempts, NAK,
+/// cookies, cookie length.
+fn col(row: &[String], i: usize) -> u64 {
+    row.get(i).and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
+fn selected(socket: &Path) -> bool {
+    chronyc(socket, &["sources"])
+        .lines()
+        .any(|l| l.starts_with("^*") && l.contains("127.0.0.1"))
+}
+
+fn wait_selected(socket: &Path, who: &Proc) {
+    let ok = wait_until(Duration::from_secs(30), || selected(socket));
+    assert!(
+        ok,
+        "source not selected:\n{}\n{}\nlog:\n{}",
+        chronyc(socket, &["sources"]),
+        chronyc(socket, &["authdata"]),
+        who.log_text()
+    );
+}
+
+fn nts_row_ok(row: &[String], min_cookies: u64) -> bool {
+    // AES-SIV-CMAC-256 (chronyd 4.3) or AES-128-GCM-SIV (kronyd's first
+    // choice of the default `ntsaeads 30 15`).
+    let aead = matches!((col(row, 3), col(row, 4)), (15, 256) | (30, 128));
+    row.get(1).map(String::as_str) == Some("NTS")
+        && aead
+        && col(row, 8) >= min_cookies
+        && col(row, 9) > 0
+}
+
+#[test]
+fn a_kronyd_client_of_chronyd_nts_server() {
+    if !installed(&[CHRONYD, CHRONYC]) {
+        return;
+    }
+    let sdir = tempfile::tempdir().unwrap();
+    let cdir = tempfile::tempdir().unwrap();
+    let (cert, key) = make_cert(sdir.path(), "srv");
+    let (port, ke_port) = (free_port(), free_tcp_port());
+    let lines = server_lines(sdir.path(), port, ke_port, &cert, &key);
+    let server = start_chronyd(sdir.path(), &lines);
+    let mut lines = client_lines(port, ke_port, &cert);
+    lines.push("port 0".into());
+    let started = Instant::now();
+    let client = kronyd(cdir.path(), &lines);
+    let sock = cdir.path().join("kronyd.sock");
+    wait_selected(&sock, &client);
+    eprintln!(
+        "kronyd selected chronyd over NTS after {:?}",
+        started.elapsed()
+    );
+    let row = authdata_row(&sock).unwrap();
+    assert!(nts_row_ok(&row, 7), "authdata: {row:?}");
+    let ntpdata = chronyc(&sock, &["ntpdata", "127.0.0.1"]);
+    assert_eq!(field(&ntpdata, "Authenticated"), Some("Yes"), "{ntpdata}");
+    let stats = chronyc(&sdir.path().join("chronyd.sock"), &["serverstats"]);
+    assert!(
+        field(&stats, "NTS-KE connections accepted").is_some_and(|v| v != "0"),
+        "{stats}"
+    );
+    assert!(
+        field(&stats, "Authenticated NTP packets").is_some_and(|v| v != "0"),
+        "{stats}"
+    );
+    drop(server);
+}
+
+#[test]
+fn b_chronyd_client_of_kronyd_nts_server() {
+    if !installed(&[CHRONYD, CHRONYC]) {
+        return;
+    }
+    let sdir = tempfile::tempdir().unwrap();
+    let cdir = tempfile::tempdir().unwrap();
+    let (cert, key) = make_cert(sdir.path(), "srv");
+    let (port, ke_port) = (free_port(), free_tcp_port());
+    let server = kronyd(
+        sdir.path(),
+        &server_lines(sdir.path(), port, ke_port, &cert, &key),
+    );
+    let ssock = sdir.path().join("kronyd.sock");
+    let client = start_chronyd(cdir.path(), &client_lines(port, ke_port, &cert));
+    let csock = cdir.path().join("chronyd.sock");
+    let ok = wait_until(Duration::from_secs(30), || selected(&csock));
+    assert!(
+        ok,
+        "chronyd did not select kronyd:\n{}\n{}\nkronyd log:\n{}\nchronyd log:\n{}",
+        chronyc(&csock, &["sources"]),
+        chronyc(&csock, &["authdata"]),
+        server.log_text(),
+        client.log_text()
+    );
+    let row = authdata_row(&csock).unwrap();
+    assert!(nts_row_ok(&row, 8), "chronyd's authdata: {row:?}");
+    let stats = chronyc(&ssock, &["serverstats"]);
+    assert!(
+        field(&stats, "NTS-KE connections accepted").is_some_and(|v| v != "0"),
+        "{stats}"
+    );
+    assert!(
+        field(&stats, "Authenticated NTP packets").is_some_and(|v| v != "0"),
+        "{stats}"
+    );
+    // The server keys were saved for the next start.
+    assert!(sdir.path().join("ntskeys").exists());
+}
+
+#[test]
+fn c_kronyd_client_of_kronyd_nts_server() {
+    if !installed(&[CHRONYC]) {
+        return;
+    }
+    let sdir = tempfile::tempdir().unwrap();
+    let cdir = tempfile::tempdir().unwrap();
+    let (cert, key) = make_cert(sdir.path(), "srv");
+    let (port, ke_port) = (free_port(), free_tcp_port());
+    let _server = kronyd(
+        sdir.path(),
+        &server_lines(sdir.path(), port, ke_port, &cert, &key),
+    );
+    let mut lines = client_lines(port, ke_port, &cert);
+    lines.push("port 0".into());
+    let client = kronyd(cdir.path(), &lines);
+    let sock = cdir.path().join("kronyd.sock");
+    wait_selected(&sock, &client);
+    let row = authdata_row(&sock).unwrap();
+    assert!(nts_row_ok(&row, 7), "authdata: {row:?}");
+    let ntpdata = chronyc(&sock, &["ntpdata", "127.0.0.1"]);
+    assert_eq!(field(&ntpdata, "Authenticated"), Some("Yes"), "{ntpdata}");
+}
+
+#[test]
+fn d_untrusted_certificate_fails_nts_ke() {
+    if !installed(&[CHRONYD, CHRONYC]) {
+        return;
+    }
+    let sdir = tempfile::tempdir().unwrap();
+    let cdir = tempfile::tempdir().unwrap();
+    let (cert, key) = make_cert(sdir.path(), "srv");
+    let (other, _) = make_cert(cdir.path(), "other");
+    let (port, ke_port) = (free_port(), free_tcp_port());
+    let lines = server_lines(sdir.path(), port, ke_port, &cert, &key);
+    let _server = start_chronyd(sdir.path(), &lines);
+    let mut lines = client_lines(port, ke_port, &other);
+    lines.push("port 0".into());
+    let client = kronyd(cdir.path(), &lines);
+    let sock = cdir.path().join("kronyd.sock");
+    assert!(
+        client.wait_log("TLS handshake with 127.0.0.1", Duration::from_secs(20)),
+        "{}",
+        client.log_text()
+    );
+    // Several polls later: no cookies, nothing accepted, nothing sent.
+    std::thread::sleep(Duration::from_secs(3));
+    let row = authdata_row(&sock).unwrap();
+    assert_eq!(row.get(1).map(String::as_str), Some("NTS"));
+    assert_eq!(col(&row, 8), 0, "cookies: {row:?}");
+    assert!(col(&row, 6) >= 1, "attempts: {row:?}");
+    let ntpdata = chronyc(&sock, &["ntpdata", "127.0.0.1"]);
+    assert_eq!(field(&ntpdata, "Total valid RX"), Some("0"), "{ntpdata}");
+    assert!(!selected(&sock));
+    let stats = chronyc(&sdir.path().join("chronyd.sock"), &["serverstats"]);
+    assert_eq!(field(&stats, "NTP packets received"), Some("0"), "{stats}");
+}
+
+#[test]
+fn e_cookies_survive_a_restart() {
+    if !installed(&[CHRONYD, CHRONYC]) {
+        return;
+    }
+    let sdir = tempfile::tempdir().unwrap();
+    let cdir = tempfile::tempdir().unwrap();
+    let (cert, key) = make_cert(sdir.path(), "srv");
+    let (port, ke_port) = (free_port(), free_tcp_port());
+    let lines = server_lines(sdir.path(), port, ke_port, &cert, &key);
+    let _server = start_chronyd(sdir.path(), &lines);
+    let ssock = sdir.path().join("chronyd.sock");
+    let mut lines = client_lines(port, ke_port, &cert);
+    lines.push("port 0".into());
+    lines.push(format!("ntsdumpdir {}", cdir.path().display()));
+    let mut client = kronyd(cdir.path(), &lines);
+    let sock = cdir.path().join("kronyd.sock");
+    wait_selected(&sock, &client);
+    assert_eq!(client.terminate(Duration::from_secs(10)), Some(0));
+    let dump = cdir.path().join("127.0.0.1.nts");
+    let text = std::fs::read_to_string(&dump).unwrap();
+    assert!(text.starts_with("NNC0\n127.0.0.1\n"), "{text}");
+    let accepted = |s: &str| field(s, "NTS-KE connections accepted").map(str::to_string);
+    let before = accepted(&chronyc(&ssock, &["serverstats"]));
+    let client = kronyd(cdir.path(), &lines);
+    wait_selected(&sock, &client);
+    let row = authdata_row(&sock).unwrap();
+    assert_eq!(col(&row, 6), 0, "no NTS-KE after the restart: {row:?}");
+    assert!(nts_row_ok(&row, 7), "{row:?}");
+    assert_eq!(accepted(&chronyc(&ssock, &["serverstats"])), before);
+    assert!(!dump.exists(), "the dump is used once");
+}
