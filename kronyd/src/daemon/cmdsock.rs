@@ -160,9 +160,9 @@ fn open_udp(local: SocketAddr, device: Option<&str>) -> Result<UdpSocket, crate:
 /// every local user write to it (the directory decides who reaches it).
 fn open_unix(path: &Path) -> Result<UnixDatagram, String> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if !dir.exists() {
-            create_dir_and_parents(dir, SOCKET_DIR_MODE, None).map_err(|e| e.to_string())?;
-        }
+        // Checked with libc's stat, as chronyd (clknetsim simulates the
+        // directory of its command sockets).
+        create_dir_and_parents(dir, SOCKET_DIR_MODE, None).map_err(|e| e.to_string())?;
     }
     let sock = unix::bind(path).map_err(|e| e.to_string())?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))

@@ -301,6 +301,8 @@ fn make_engine(
         RunMode::PrintOnce => RefMode::PrintOnce,
     };
     cfg.discipline.restarted = opts.restarted;
+    // -x and -Q: chronyd's null clock driver, which refuses steps.
+    cfg.discipline.clock.no_control = !opts.clock_control;
     cfg.discipline.ref_time_fuzz_seed = Some(rand::random());
     cfg.initial_frequency = initial_frequency(clock, driftfile);
     Engine::new(cfg, clock.now(), rand::random()).map_err(|e| e.to_string())

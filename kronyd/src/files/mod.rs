@@ -24,10 +24,11 @@ pub mod rtcfile;
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Component, Path, PathBuf};
 
 use crate::logging::Severity;
+use crate::sys::dirs::{self, PathKind};
 
 /// Mode of the files kronyd creates (before the umask), as chrony's.
 pub const FILE_MODE: u32 = 0o644;
@@ -237,15 +238,17 @@ fn prefixes(path: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// Checks and creates through libc's `stat` and `mkdir`, as chronyd (see
+/// [`crate::sys::dirs`]).
 fn create_dir(dir: &Path, mode: u32, owner: Option<Owner>) -> Result<(), FileError> {
-    match fs::metadata(dir) {
-        Ok(m) if m.is_dir() => return Ok(()),
-        Ok(_) => {
+    match dirs::path_kind(dir) {
+        Ok(PathKind::Directory) => return Ok(()),
+        Ok(PathKind::Other) => {
             return Err(FileError::NotDirectory {
                 path: dir.to_path_buf(),
             });
         }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Ok(PathKind::Missing) => {}
         Err(source) => {
             return Err(FileError::Access {
                 path: dir.to_path_buf(),
@@ -253,13 +256,10 @@ fn create_dir(dir: &Path, mode: u32, owner: Option<Owner>) -> Result<(), FileErr
             });
         }
     }
-    fs::DirBuilder::new()
-        .mode(mode)
-        .create(dir)
-        .map_err(|source| FileError::CreateDir {
-            path: dir.to_path_buf(),
-            source,
-        })?;
+    dirs::mkdir(dir, mode).map_err(|source| FileError::CreateDir {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     if let Some(o) = owner {
         if let Err(source) = std::os::unix::fs::chown(dir, Some(o.uid), Some(o.gid)) {
             // Like chrony: a directory with the wrong owner is not left behind.

@@ -34,6 +34,7 @@
 
 pub mod clock;
 mod cmsg;
+pub mod dirs;
 mod fd;
 pub mod frame;
 pub mod hwts;

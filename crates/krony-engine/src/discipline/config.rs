@@ -103,6 +103,11 @@ pub struct LocalClockConfig {
     /// How long a frequency change may take to become effective (a kernel
     /// tick or more, in seconds); it turns frequency changes into dispersion.
     pub max_freq_change_delay: f64,
+    /// No control of the clock (chronyd's `-x` and `-Q`, its null driver):
+    /// offsets are only accounted for in the corrected time, never slewed
+    /// out, and steps fail ("Could not step system clock"). The frequency
+    /// is still set (a virtual clock applies it).
+    pub no_control: bool,
 }
 
 impl Default for LocalClockConfig {
@@ -113,6 +118,7 @@ impl Default for LocalClockConfig {
             clock_max_frequency_ppm: 500_000.0,
             // One tick at the slowest rate Linux updates the frequency (100 Hz).
             max_freq_change_delay: 0.01,
+            no_control: false,
         }
     }
 }

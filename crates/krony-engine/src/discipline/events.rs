@@ -21,6 +21,8 @@ pub enum LogLevel {
 /// Something the daemon should log or act upon.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DisciplineEvent {
+    /// A step was refused by the clock (no clock control).
+    StepFailed,
     /// A frequency beyond `maxdrift` was clamped.
     FrequencyClamped { requested_ppm: f64 },
     /// An adjustment would put the clock outside the representable range and
@@ -85,6 +87,7 @@ impl DisciplineEvent {
             | LocalModeChanged { .. }
             | MaxUpdateSkewChanged { .. }
             | MakeStepChanged { .. } => Some(LogLevel::Info),
+            StepFailed => Some(LogLevel::Error),
             ModeEnded { .. } | WriteDriftfile { .. } | TrackingLog(_) => None,
         }
     }
@@ -96,6 +99,7 @@ impl fmt::Display for DisciplineEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use DisciplineEvent::*;
         match self {
+            StepFailed => f.write_str("Could not step system clock"),
             FrequencyClamped { requested_ppm } => {
                 write!(
                     f,

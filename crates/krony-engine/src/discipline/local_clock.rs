@@ -79,6 +79,9 @@ pub enum LocalClockError {
     /// The adjustment would move the time out of the supported range.
     #[error("invalid clock adjustment removing {0} s")]
     InvalidOffset(f64),
+    /// The clock is not controlled: it cannot be stepped.
+    #[error("could not step system clock")]
+    StepFailed,
 }
 
 /// The disciplined clock: frequency estimate, pending offset, running slew.
@@ -289,6 +292,10 @@ impl LocalClock {
     pub fn apply_step(&mut self, now: UnixTime, offset: f64) -> Result<(), LocalClockError> {
         let cooked = self.cook(now);
         self.check_offset(now, offset)?;
+        if self.cfg.no_control {
+            self.events.push_back(DisciplineEvent::StepFailed);
+            return Err(LocalClockError::StepFailed);
+        }
         self.actions
             .push_back(ClockAction::Step { offset: -offset });
         // Raw times we hold move with the clock (chrony's sys_generic step
@@ -308,7 +315,11 @@ impl LocalClock {
         let (corr, _) = self.offset_correction(now);
         self.check_offset(now, -corr)?;
         self.accumulate_offset(now, corr, 0.0)?;
-        self.apply_step(now, -corr)?;
+        if let Err(e) = self.apply_step(now, -corr) {
+            // Keep slewing what could not be stepped.
+            let _ = self.accumulate_offset(now, -corr, 0.0);
+            return Err(e);
+        }
         self.events
             .push_back(DisciplineEvent::ClockStepped { offset: -corr });
         Ok(-corr)
@@ -479,6 +490,10 @@ impl LocalClock {
     /// Plans a new slew for the offset still pending and sets the frequency.
     fn update_slew(&mut self, now: UnixTime) {
         self.advance_register(now);
+        if self.cfg.no_control {
+            self.keep_offset();
+            return;
+        }
         let reg = self.offset_register;
         // How long to take: the suggested rate, but no faster than a second
         // and than a few times the recent scheduling lateness.
@@ -519,6 +534,25 @@ impl LocalClock {
         };
         self.slew_duration = duration;
         self.deadline = Some(now.add_secs(duration));
+    }
+}
+
+impl LocalClock {
+    /// Without clock control the pending offset stays in the corrected time
+    /// (chrony's null driver): no slew, only the estimated frequency is set.
+    fn keep_offset(&mut self) {
+        let clock_max = self.cfg.clock_max_frequency_ppm;
+        let total = self.compensated_freq().clamp(-clock_max, clock_max);
+        if self.applied_correction != Some(-total) {
+            self.actions.push_back(ClockAction::SetFrequency {
+                correction_ppm: -total,
+            });
+            self.applied_correction = Some(-total);
+        }
+        self.slew_freq = 0.0;
+        self.slew_error = 0.0;
+        self.slew_duration = f64::INFINITY;
+        self.deadline = None;
     }
 }
 

@@ -233,3 +233,39 @@ fn frequency_changes_add_dispersion() {
         "{dispersion}"
     );
 }
+
+#[test]
+fn without_clock_control_steps_fail_and_offsets_stay_in_the_cooked_time() {
+    // chronyd -x: the null driver.
+    let sim = IdealClock::new(UnixTime::from_secs_nanos(T0, 0), 5.0, 0.0);
+    let cfg = LocalClockConfig {
+        no_control: true,
+        ..LocalClockConfig::default()
+    };
+    let mut lc = LocalClock::new(cfg, sim.raw(), 0.0);
+    let mut sim = sim;
+    assert_eq!(
+        lc.apply_step(sim.raw(), 5.0),
+        Err(LocalClockError::StepFailed)
+    );
+    assert!(matches!(lc.poll_event(), Some(DisciplineEvent::StepFailed)));
+    assert_eq!(
+        DisciplineEvent::StepFailed.to_string(),
+        "Could not step system clock"
+    );
+    lc.accumulate_offset(sim.raw(), 5.0, 100.0)
+        .expect("valid offset");
+    drain(&mut lc, &mut sim);
+    assert!(sim.steps.is_empty());
+    // Never slewed out: the correction stays and no slew is planned.
+    assert_eq!(lc.poll_timeout(), None);
+    sim.advance(1000.0);
+    let (corr, _) = lc.offset_correction(sim.raw());
+    assert!((corr + 5.0).abs() < 1e-12, "{corr}");
+    assert!((sim.ahead() - 5.0).abs() < 1e-9, "{}", sim.ahead());
+    assert!(lc.cook(sim.raw()).diff_secs(sim.truth()).abs() < 1e-9);
+    // chronyc makestep fails and keeps the offset.
+    assert_eq!(lc.make_step(sim.raw()), Err(LocalClockError::StepFailed));
+    let (corr, _) = lc.offset_correction(sim.raw());
+    assert!((corr + 5.0).abs() < 1e-9, "{corr}");
+}
