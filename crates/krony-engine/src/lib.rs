@@ -12,6 +12,7 @@ pub mod clientlog;
 pub mod clock;
 pub mod discipline;
 pub mod engine;
+pub mod hwclock;
 pub mod refclock;
 pub mod rtc;
 pub mod select;

@@ -10,12 +10,14 @@
 //! Without any, sockets keep kernel (software) timestamps.
 
 use krony_config::{HwTimestamp, RxFilter};
+use krony_engine::UnixTime;
+use krony_engine::hwclock::{HwClock, HwClockConfig, PhcReading};
 
 use crate::logging::{Severity, log_event};
 use crate::sys::SysError;
 use crate::sys::hwts::{
     FILTER_ALL, FILTER_NONE, FILTER_NTP_ALL, FILTER_PTP_V2_EVENT, FILTER_PTP_V2_L4_EVENT,
-    HWTSTAMP_TX_ON, IfControl, Phc, TsInfo,
+    HWTSTAMP_TX_ON, IfControl, PHC_READINGS, Phc, TsInfo,
 };
 
 /// SOF_TIMESTAMPING_* capabilities an interface needs.
@@ -23,10 +25,20 @@ const NEEDED: u32 = libc::SOF_TIMESTAMPING_RX_HARDWARE
     | libc::SOF_TIMESTAMPING_TX_HARDWARE
     | libc::SOF_TIMESTAMPING_RAW_HARDWARE;
 
+/// A converted timestamp further than this from the kernel's software one
+/// is not believed (chrony's MAX_TS_DELAY), seconds.
+const MAX_TS_DELAY: f64 = 1.0;
+/// The link speed assumed, Mb/s (chrony starts with 1 Gb/s).
+const LINK_SPEED_MBPS: f64 = 1000.0;
+/// Bytes of Ethernet, IPv4 and UDP headers before the NTP message, and the
+/// same for IPv6 (no VLAN tags or IP options).
+const L2_UDP4_NTP_START: usize = 42;
+const L2_UDP6_NTP_START: usize = 62;
+/// The frame check sequence at the end of the frame.
+const FCS_LEN: usize = 4;
+
 /// An interface with hardware timestamping on.
 #[derive(Debug)]
-// The PHC and options are kept open for the conversion of its timestamps.
-#[allow(dead_code)]
 pub struct HwInterface {
     /// Its name.
     pub name: String,
@@ -38,6 +50,92 @@ pub struct HwInterface {
     pub conf: HwTimestamp,
     /// Whether receive timestamps were enabled too (a filter other than none).
     pub rx: bool,
+    /// The PHC's tracking against the system clock.
+    pub clock: HwClock,
+}
+
+impl HwInterface {
+    /// Reads the PHC if the tracking wants a new sample at system time
+    /// `now`, and adds it.
+    fn poll_phc(&mut self, now: UnixTime) {
+        if !self.clock.needs_sample(now) {
+            return;
+        }
+        log_event(Severity::Debug, format!("Polling PHC on {}", self.name));
+        let readings: Vec<PhcReading> = match self.phc.readings(PHC_READINGS) {
+            Ok(r) => r
+                .iter()
+                .map(|r| PhcReading {
+                    sys_before: r.sys_before,
+                    phc: r.phc,
+                    sys_after: r.sys_after,
+                })
+                .collect(),
+            Err(e) => {
+                log_event(Severity::Debug, e);
+                return;
+            }
+        };
+        let Some(c) = self.clock.process_readings(&readings) else {
+            return;
+        };
+        log_event(
+            Severity::Debug,
+            format!(
+                "Combined {} readings lo={:e} hi={:e}",
+                c.readings, c.window.0, c.window.1
+            ),
+        );
+        self.clock.accumulate(c.hw, c.local, c.err);
+        log_event(
+            Severity::Debug,
+            format!(
+                "HW clock samples={} freq={:e} err={:e}",
+                self.clock.samples(),
+                self.clock.frequency().map_or(0.0, |f| f - 1.0),
+                c.err
+            ),
+        );
+    }
+
+    /// The system time of a hardware timestamp `hw` taken when `kernel`
+    /// (the software timestamp, system time) was: RX timestamps (`rx_len`:
+    /// the NTP message's length) are moved from the start of the frame to
+    /// its end, then `rxcomp` is subtracted, or `txcomp` added to TX ones.
+    /// `None` while the PHC is not tracked, or for an implausible result.
+    pub fn convert(
+        &mut self,
+        hw: UnixTime,
+        kernel: UnixTime,
+        rx_len: Option<usize>,
+        ipv4: bool,
+    ) -> Option<UnixTime> {
+        self.poll_phc(kernel);
+        let (hw, comp) = match rx_len {
+            Some(len) => {
+                let start = if ipv4 {
+                    L2_UDP4_NTP_START
+                } else {
+                    L2_UDP6_NTP_START
+                };
+                let l2 = (start + len + FCS_LEN) as f64;
+                let duration = l2 * 8.0 / (LINK_SPEED_MBPS * 1e6);
+                (hw.add_secs(duration), -self.conf.rxcomp)
+            }
+            None => (hw, self.conf.txcomp),
+        };
+        let (ts, _err) = self.clock.cook(hw)?;
+        let ts = ts.add_secs(comp);
+        let delay = kernel.diff_secs(ts);
+        if delay.abs() > MAX_TS_DELAY {
+            log_event(
+                Severity::Debug,
+                format!("Unacceptable timestamp delay {delay:.9}"),
+            );
+            return None;
+        }
+        Some(ts)
+    }
 }
 
 /// Enables hardware timestamping as the `hwtimestamp` lines ask.
@@ -150,6 +248,7 @@ fn enable(ctl: &IfControl, conf: &HwTimestamp, name: &str) -> Option<HwInterface
         phc,
         conf: conf.clone(),
         rx: filter != FILTER_NONE,
+        clock: HwClock::new(HwClockConfig::from_directive(conf)),
     })
 }
 

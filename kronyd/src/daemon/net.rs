@@ -22,7 +22,7 @@ use crate::logging::{Severity, log_event};
 use crate::nts::Nts;
 use crate::resolver::Family;
 use crate::sys::SysError;
-use crate::sys::clock::monotonic_now;
+use crate::sys::clock::{monotonic_now, realtime_now};
 use crate::sys::frame::find_udp_payload;
 use crate::sys::socket::{self, LocalAddr, UdpConfig, UdpSocket};
 
@@ -287,8 +287,10 @@ impl Net {
                 continue;
             };
             let now = clock.now();
-            let (rx_time, rx_kind) = match got.rx_timestamp {
-                Some(ts) if ts.kind == socket::TimestampKind::Kernel => {
+            let hw = self.hw_time(&got, payload.len(), from.is_ipv4());
+            let (rx_time, rx_kind) = match (hw, got.rx_timestamp) {
+                (Some(t), _) => (clock.kernel_to_clock(t), TimestampKind::Hardware),
+                (None, Some(ts)) if ts.kind == socket::TimestampKind::Kernel => {
                     (clock.kernel_to_clock(ts.time), TimestampKind::Kernel)
                 }
                 _ => (now, TimestampKind::Daemon),
@@ -314,6 +316,16 @@ impl Net {
             buf = std::mem::take(&mut self.buf);
         }
         self.buf = buf;
+    }
+
+    /// The system time of a datagram's hardware receive timestamp, if it
+    /// came through an interface with hardware timestamping whose clock is
+    /// tracked.
+    fn hw_time(&mut self, got: &socket::Received, len: usize, ipv4: bool) -> Option<UnixTime> {
+        let (hw, kernel) = (got.hw_timestamp?, got.rx_timestamp?);
+        let index = got.local?.if_index;
+        let iface = self.hw.iter_mut().find(|i| i.rx && i.if_index == index)?;
+        iface.convert(hw, kernel.time, Some(len), ipv4)
     }
 
     /// Where the NTP message is in a datagram received on `r`: all of it,
@@ -399,7 +411,17 @@ impl Net {
                 }
             };
             let Some(ts) = msg.tx_timestamp else { continue };
-            if ts.kind != socket::TimestampKind::Kernel {
+            // A hardware TX timestamp comes in a report of its own, without
+            // a software one: the system time now stands in for it.
+            let kernel = match ts.kind {
+                socket::TimestampKind::Kernel => ts.time,
+                socket::TimestampKind::Hardware => realtime_now(),
+            };
+            let hw = msg.hw_timestamp.zip(msg.local).and_then(|(hw, local)| {
+                let iface = self.hw.iter_mut().find(|i| i.if_index == local.if_index)?;
+                iface.convert(hw, kernel, None, true)
+            });
+            if hw.is_none() && ts.kind != socket::TimestampKind::Kernel {
                 continue;
             }
             let frame = &buf[..msg.len.min(buf.len())];
@@ -417,12 +439,11 @@ impl Net {
                 continue;
             };
             let payload = &payload[inner];
-            engine.handle_tx_timestamp(
-                source,
-                payload,
-                clock.kernel_to_clock(ts.time),
-                TimestampKind::Kernel,
-            );
+            let (time, kind) = match hw {
+                Some(t) => (t, TimestampKind::Hardware),
+                None => (ts.time, TimestampKind::Kernel),
+            };
+            engine.handle_tx_timestamp(source, payload, clock.kernel_to_clock(time), kind);
         }
         self.buf = buf;
     }

@@ -102,6 +102,9 @@ pub struct Received {
     pub local: Option<LocalAddr>,
     /// The kernel's receive timestamp (software preferred over hardware).
     pub rx_timestamp: Option<KernelTimestamp>,
+    /// The raw hardware receive timestamp (on the NIC's clock), when the
+    /// interface has hardware timestamping on.
+    pub hw_timestamp: Option<UnixTime>,
     /// The datagram was longer than the buffer (MSG_TRUNC); drop it.
     pub truncated: bool,
 }
@@ -115,6 +118,8 @@ pub struct ErrQueueMessage {
     pub len: usize,
     /// The transmit timestamp; None if this is not a TX timestamp report.
     pub tx_timestamp: Option<KernelTimestamp>,
+    /// The raw hardware transmit timestamp, if the NIC took one.
+    pub hw_timestamp: Option<UnixTime>,
     /// The SOF_TIMESTAMPING_OPT_ID counter (ee_data); 0 when not enabled.
     pub id: u32,
     /// Our address the packet left from, when the kernel says (OPT_CMSG).
@@ -222,6 +227,7 @@ impl UdpSocket {
             from: name.ip_addr(),
             local: info.local,
             rx_timestamp: best_timestamp(info.kernel_ts, info.hw_ts),
+            hw_timestamp: info.hw_ts,
             truncated: r.flags & libc::MSG_TRUNC != 0,
         }))
     }
@@ -262,6 +268,7 @@ impl UdpSocket {
             } else {
                 None
             },
+            hw_timestamp: if is_ts { info.hw_ts } else { None },
             id: info.ext_err.map_or(0, |e| e.data),
             local: info.local,
         }))
