@@ -120,6 +120,7 @@ fn hwtimestamp_all_falls_back_to_kernel_timestamps() {
             .contains("Selected source 192.168.37.7")),
         "{logs}"
     );
+    assert!(!b.log_text().contains("hwtimestamp directive"), "{logs}");
     // Neither daemon says anything about hardware timestamping.
     for log in [a.log_text(), b.log_text(), c.log_text()] {
         assert!(!log.contains("HW timestamping"), "{logs}");

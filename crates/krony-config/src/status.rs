@@ -50,7 +50,7 @@ pub const DIRECTIVES: &[(&str, DirectiveStatus)] = &[
     ("fallbackdrift", Implemented),
     ("generatecommandkey", Obsolete),
     ("hwclockfile", Implemented),
-    ("hwtimestamp", Todo),
+    ("hwtimestamp", Implemented),
     ("hwtstimeout", Todo),
     ("include", Structural),
     ("initstepslew", Implemented),

@@ -8,9 +8,19 @@
 //! error); [`HwClock::accumulate`] adds it to a least-squares fit of PHC
 //! time against system time over the last `maxsamples` samples; and
 //! [`HwClock::cook`] maps a hardware timestamp to system time through the
-//! fit. A sample the fit does not pass within its error, a fit whose
-//! frequency is implausible, or a clock going backwards restarts the
-//! tracking from scratch.
+//! fit.
+//!
+//! A sample the fit does not pass within its error, a fit whose frequency
+//! is implausible, or a clock going backwards restarts the tracking from
+//! scratch.
+//!
+//! The daemon changes the system clock's rate (frequency corrections,
+//! slews) and steps it. A PHC tracked against system time directly would
+//! see its line bend at every correction, so the tracking is against the
+//! system clock's free-running oscillator instead ([`FreeRunning`]: system
+//! time with every correction the daemon made taken out), on which the PHC
+//! runs at a steady rate. (chrony tracks against its cooked time and
+//! divides intervals by its absolute frequency, to the same end.)
 //!
 //! Pure: the caller passes every reading and time in.
 
@@ -148,8 +158,8 @@ impl HwClock {
         })
     }
 
-    /// Adds a sample and refits. Returns whether the clock can convert
-    /// timestamps now.
+    /// Adds a sample (`local` on the free-running scale) and refits.
+    /// Returns whether the clock can convert timestamps now.
     pub fn accumulate(&mut self, hw: UnixTime, local: UnixTime, err: f64) -> bool {
         if !self.samples.is_empty() {
             let hw_delta = hw.diff_secs(self.hw_ref);
@@ -179,31 +189,21 @@ impl HwClock {
         self.fit.is_some() && self.samples.len() >= self.cfg.min_samples
     }
 
-    /// The system time of the hardware timestamp `hw`, with the error of
-    /// the last sample; `None` until the tracking works.
+    /// The time of the hardware timestamp `hw` on the scale of the
+    /// samples, with the error of the last sample; `None` until the
+    /// tracking works.
     pub fn cook(&self, hw: UnixTime) -> Option<(UnixTime, f64)> {
         let (freq, offset) = self.fit?;
         if self.samples.len() < self.cfg.min_samples {
             return None;
         }
         let elapsed = hw.diff_secs(self.hw_ref);
-        Some((
-            self.local_ref.add_secs((elapsed - offset) / freq),
-            self.last_err,
-        ))
+        let local = (elapsed - offset) / freq;
+        Some((self.local_ref.add_secs(local), self.last_err))
     }
 
-    /// The system clock changed its rate by `dfreq` (a fraction, positive:
-    /// faster) and was stepped by `step` seconds: the reference moves with
-    /// it, and a PHC second now lasts `1 + dfreq` times more system time.
-    pub fn clock_changed(&mut self, dfreq: f64, step: f64) {
-        self.local_ref = self.local_ref.add_secs(step);
-        if let Some((freq, _)) = &mut self.fit {
-            *freq /= 1.0 + dfreq;
-        }
-    }
-
-    /// The fit's frequency (PHC seconds per system second), if any.
+    /// The fit's frequency (PHC seconds per free-running system second),
+    /// if any.
     pub fn frequency(&self) -> Option<f64> {
         self.fit.map(|f| f.0)
     }
@@ -211,6 +211,57 @@ impl HwClock {
     /// Samples in the fit.
     pub fn samples(&self) -> usize {
         self.samples.len()
+    }
+}
+
+/// The system clock's free-running time: system time with the daemon's
+/// corrections taken out. It is anchored at the last correction: system
+/// time `sys_anchor` is free-running time `free_anchor`, and since then the
+/// system clock has run at `rate` (system seconds per free-running second,
+/// 1 + the frequency correction).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FreeRunning {
+    sys_anchor: UnixTime,
+    free_anchor: UnixTime,
+    rate: f64,
+}
+
+impl Default for FreeRunning {
+    fn default() -> Self {
+        FreeRunning {
+            sys_anchor: UnixTime::EPOCH,
+            free_anchor: UnixTime::EPOCH,
+            rate: 1.0,
+        }
+    }
+}
+
+impl FreeRunning {
+    /// The free-running time of system time `sys` (after the last change).
+    pub fn to_free(&self, sys: UnixTime) -> UnixTime {
+        self.free_anchor
+            .add_secs(sys.diff_secs(self.sys_anchor) / self.rate)
+    }
+
+    /// The system time of free-running time `free`.
+    pub fn to_sys(&self, free: UnixTime) -> UnixTime {
+        self.sys_anchor
+            .add_secs(free.diff_secs(self.free_anchor) * self.rate)
+    }
+
+    /// The system clock runs at `rate` from system time `now` on.
+    pub fn set_rate(&mut self, now: UnixTime, rate: f64) {
+        if !(rate.is_finite() && rate > 0.0) {
+            return;
+        }
+        self.free_anchor = self.to_free(now);
+        self.sys_anchor = now;
+        self.rate = rate;
+    }
+
+    /// The system clock was stepped by `offset` seconds.
+    pub fn step(&mut self, offset: f64) {
+        self.sys_anchor = self.sys_anchor.add_secs(offset);
     }
 }
 
@@ -343,7 +394,7 @@ mod tests {
     }
 
     #[test]
-    fn old_samples_are_dropped_and_clock_changes_followed() {
+    fn old_samples_are_dropped_and_close_samples_restart() {
         let mut c = HwClock::new(HwClockConfig {
             max_samples: 4,
             ..cfg()
@@ -355,18 +406,49 @@ mod tests {
             c.accumulate(s.hw, s.local, s.err);
         }
         assert_eq!(c.samples(), 4);
-        // The system clock is stepped forward by 2 s: the same hardware
-        // time now reads 2 s later.
-        let hw = reading(9.5, 0.5, 0.0, 0.0).phc;
-        let before = c.cook(hw).expect("tracking").0;
-        c.clock_changed(0.0, 2.0);
-        assert!((c.cook(hw).expect("tracking").0.diff_secs(before) - 2.0).abs() < 1e-9);
         // Samples closer than half the separation restart the tracking.
         let s = c
             .process_readings(&[reading(9.2, 0.5, 0.0, 1e-6)])
             .expect("sample");
-        c.accumulate(s.hw, s.local.add_secs(2.0), s.err);
+        c.accumulate(s.hw, s.local, s.err);
         assert_eq!(c.samples(), 1);
+    }
+
+    #[test]
+    fn frequency_corrections_and_steps_do_not_bend_the_fit() {
+        // The PHC runs at the true rate; the system clock's oscillator is
+        // 50 ppm slow; the daemon corrects it by +30 ppm at 4.3 s and steps
+        // it by +1 ms at 6.7 s.
+        let base = UnixTime::from_secs_nanos(1_700_000_000, 0);
+        let mut free = FreeRunning::default();
+        free.set_rate(base, 1.0);
+        // System time at true time t.
+        let sys = |t: f64| {
+            let mut s = base.add_secs(t.min(4.3) * (1.0 - 50e-6));
+            if t > 4.3 {
+                s = s.add_secs((t - 4.3) * (1.0 - 50e-6) * (1.0 + 30e-6));
+            }
+            if t > 6.7 { s.add_secs(1e-3) } else { s }
+        };
+        let mut c = HwClock::new(cfg());
+        for i in 0..10 {
+            let t = f64::from(i);
+            if i == 5 {
+                free.set_rate(sys(4.3), 1.0 + 30e-6);
+            }
+            if i == 7 {
+                free.step(1e-3);
+            }
+            let r = PhcReading {
+                sys_before: free.to_free(sys(t).add_secs(-5e-7)),
+                phc: base.add_secs(t + 3.0),
+                sys_after: free.to_free(sys(t).add_secs(5e-7)),
+            };
+            let s = c.process_readings(&[r]).expect("sample");
+            assert!(c.accumulate(s.hw, s.local, s.err) || i == 0, "sample {i}");
+        }
+        let (local, _) = c.cook(base.add_secs(9.5 + 3.0)).expect("tracking");
+        assert!(free.to_sys(local).diff_secs(sys(9.5)).abs() < 1e-9);
     }
 
     #[test]

@@ -11,7 +11,7 @@
 
 use krony_config::{HwTimestamp, RxFilter};
 use krony_engine::UnixTime;
-use krony_engine::hwclock::{HwClock, HwClockConfig, PhcReading};
+use krony_engine::hwclock::{FreeRunning, HwClock, HwClockConfig, PhcReading};
 
 use crate::logging::{Severity, log_event};
 use crate::sys::SysError;
@@ -54,10 +54,19 @@ pub struct HwInterface {
     pub clock: HwClock,
 }
 
+/// What a received packet's timestamp conversion needs.
+#[derive(Debug, Clone, Copy)]
+pub struct RxInfo {
+    /// Length of the NTP message (UDP payload).
+    pub len: usize,
+    /// Whether it came over IPv4.
+    pub ipv4: bool,
+}
+
 impl HwInterface {
     /// Reads the PHC if the tracking wants a new sample at system time
-    /// `now`, and adds it.
-    fn poll_phc(&mut self, now: UnixTime) {
+    /// `now`, and adds it (on `free`'s free-running scale).
+    fn poll_phc(&mut self, now: UnixTime, free: &FreeRunning) {
         if !self.clock.needs_sample(now) {
             return;
         }
@@ -66,9 +75,9 @@ impl HwInterface {
             Ok(r) => r
                 .iter()
                 .map(|r| PhcReading {
-                    sys_before: r.sys_before,
+                    sys_before: free.to_free(r.sys_before),
                     phc: r.phc,
-                    sys_after: r.sys_after,
+                    sys_after: free.to_free(r.sys_after),
                 })
                 .collect(),
             Err(e) => {
@@ -107,12 +116,12 @@ impl HwInterface {
         &mut self,
         hw: UnixTime,
         kernel: UnixTime,
-        rx_len: Option<usize>,
-        ipv4: bool,
+        rx: Option<RxInfo>,
+        free: &FreeRunning,
     ) -> Option<UnixTime> {
-        self.poll_phc(kernel);
-        let (hw, comp) = match rx_len {
-            Some(len) => {
+        self.poll_phc(kernel, free);
+        let (hw, comp) = match rx {
+            Some(RxInfo { len, ipv4 }) => {
                 let start = if ipv4 {
                     L2_UDP4_NTP_START
                 } else {
@@ -125,6 +134,7 @@ impl HwInterface {
             None => (hw, self.conf.txcomp),
         };
         let (ts, _err) = self.clock.cook(hw)?;
+        let ts = free.to_sys(ts);
         let ts = ts.add_secs(comp);
         let delay = kernel.diff_secs(ts);
         if delay.abs() > MAX_TS_DELAY {

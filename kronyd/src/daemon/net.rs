@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use krony_config::Config;
-use krony_engine::clock::Clock;
+use krony_engine::clock::{Clock, ClockAction};
+use krony_engine::hwclock::FreeRunning;
 use krony_engine::select::SourceId;
 use krony_engine::server::NtsCheck;
 use krony_engine::source::TimestampKind;
@@ -16,7 +17,7 @@ use krony_engine::{Engine, Incoming, RxSocket, Transmit, UnixTime};
 use krony_wire::ntp::{HEADER_LEN, NtpRepr, ptp};
 
 use super::clock::DaemonClock;
-use super::hwts::HwInterface;
+use super::hwts::{HwInterface, RxInfo};
 use crate::keys::KeyStore;
 use crate::logging::{Severity, log_event};
 use crate::nts::Nts;
@@ -136,6 +137,8 @@ pub struct Net {
     ptp: Vec<UdpSocket>,
     /// Interfaces with hardware timestamping on (`hwtimestamp`).
     hw: Vec<HwInterface>,
+    /// The system clock's corrections, which the PHC tracking takes out.
+    free: FreeRunning,
     buf: Vec<u8>,
     /// Whether the server sockets were tried (they are opened once).
     server_tried: bool,
@@ -156,6 +159,7 @@ impl Net {
             clients: BTreeMap::new(),
             ptp: Vec::new(),
             hw: Vec::new(),
+            free: FreeRunning::default(),
             buf: vec![0; RECV_BUFFER],
             server_tried: false,
             keys: KeyStore::default(),
@@ -325,7 +329,7 @@ impl Net {
         let (hw, kernel) = (got.hw_timestamp?, got.rx_timestamp?);
         let index = got.local?.if_index;
         let iface = self.hw.iter_mut().find(|i| i.rx && i.if_index == index)?;
-        iface.convert(hw, kernel.time, Some(len), ipv4)
+        iface.convert(hw, kernel.time, Some(RxInfo { len, ipv4 }), &self.free)
     }
 
     /// Where the NTP message is in a datagram received on `r`: all of it,
@@ -419,7 +423,7 @@ impl Net {
             };
             let hw = msg.hw_timestamp.zip(msg.local).and_then(|(hw, local)| {
                 let iface = self.hw.iter_mut().find(|i| i.if_index == local.if_index)?;
-                iface.convert(hw, kernel, None, true)
+                iface.convert(hw, kernel, None, &self.free)
             });
             if hw.is_none() && ts.kind != socket::TimestampKind::Kernel {
                 continue;
@@ -452,6 +456,9 @@ impl Net {
     pub fn flush(&mut self, engine: &mut Engine, clock: &mut DaemonClock) {
         loop {
             while let Some(action) = engine.poll_clock_action() {
+                if clock.controls_system_clock() && !self.hw.is_empty() {
+                    self.follow_clock(&action);
+                }
                 if let Err(e) = clock.apply(action) {
                     log_event(Severity::Error, format!("Could not adjust clock : {e}"));
                 }
@@ -480,6 +487,19 @@ impl Net {
             }
             Some(_) => Ok(None),
             None => nts.protect_response(&t.bytes, t.to),
+        }
+    }
+
+    /// Keeps the PHC tracking on the system clock's time scale as kronyd
+    /// corrects it: its rate and its steps.
+    fn follow_clock(&mut self, action: &ClockAction) {
+        match *action {
+            ClockAction::SetFrequency { correction_ppm } => {
+                let rate = 1.0 + correction_ppm * 1e-6;
+                self.free.set_rate(realtime_now(), rate);
+            }
+            ClockAction::Step { offset } => self.free.step(offset),
+            _ => {}
         }
     }
 

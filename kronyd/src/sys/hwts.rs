@@ -10,8 +10,7 @@
 //! which clknetsim intercepts and answers with its simulated NICs.
 
 use std::ffi::CStr;
-use std::fs::File;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 
 use krony_wire::UnixTime;
 
@@ -260,22 +259,32 @@ const PTP_SYS_OFFSET: libc::c_ulong = (1 << 30)
 /// An open PTP hardware clock.
 #[derive(Debug)]
 pub struct Phc {
-    file: File,
+    fd: OwnedFd,
 }
 
 impl Phc {
-    /// Opens `/dev/ptpINDEX` read-only.
+    /// Opens `/dev/ptpINDEX` read-only, with libc's `open` (which
+    /// clknetsim intercepts to simulate the NIC's clock; Rust's `File`
+    /// calls `open64`).
     ///
     /// # Errors
     /// The open error.
     pub fn open(index: i32) -> Result<Self, SysError> {
         let path = format!("/dev/ptp{index}");
-        File::open(&path)
-            .map(|file| Phc { file })
-            .map_err(|source| SysError::Os {
+        let c = std::ffi::CString::new(path.clone())
+            .map_err(|_| SysError::InvalidArgument(path.clone()))?;
+        // SAFETY: `c` is a NUL-terminated path; no mode is needed without
+        // O_CREAT.
+        let raw = unsafe { libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+        if raw < 0 {
+            return Err(SysError::Os {
                 op: format!("open({path})"),
-                source,
-            })
+                source: std::io::Error::last_os_error(),
+            });
+        }
+        // SAFETY: `raw` is a descriptor open() just returned, owned by nobody else.
+        let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw) };
+        Ok(Phc { fd })
     }
 
     /// `n` interleaved system/PHC readings (`PTP_SYS_OFFSET`).
@@ -291,13 +300,7 @@ impl Phc {
         };
         // SAFETY: `req` is a ptp_sys_offset the kernel fills in, at most
         // 2n+1 of its 51 entries.
-        let r = unsafe {
-            libc::ioctl(
-                self.file.as_fd().as_raw_fd(),
-                PTP_SYS_OFFSET as _,
-                &raw mut req,
-            )
-        };
+        let r = unsafe { libc::ioctl(self.fd.as_raw_fd(), PTP_SYS_OFFSET as _, &raw mut req) };
         if r < 0 {
             return Err(SysError::Os {
                 op: "ioctl(PTP_SYS_OFFSET)".into(),
