@@ -34,7 +34,7 @@ use options::{Action, Options, parse_args, usage};
 const FEATURES: &[(&str, bool)] = &[
     ("CMDMON", true),
     ("NTP", true),
-    ("REFCLOCK", false),
+    ("REFCLOCK", true),
     ("RTC", true),
     ("PRIVDROP", true),
     ("SCFILTER", true),

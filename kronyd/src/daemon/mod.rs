@@ -140,7 +140,7 @@ fn start(opts: &Options, config: Config) -> Result<(Daemon, Option<PidFile>), St
     }
     let refclocks = crate::refclock::RefclockDrivers::open(
         &config.refclocks,
-        config.leapsec_tz.is_some(),
+        config.leapsec_tz.is_some() || config.leapsec_list.is_some(),
         &mut engine,
     )?;
     outputs.set_refclock_names(refclocks.names(&engine));

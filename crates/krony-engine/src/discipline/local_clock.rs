@@ -283,6 +283,26 @@ impl LocalClock {
         Ok(())
     }
 
+    /// [`accumulate_frequency_and_offset`](Self::accumulate_frequency_and_offset)
+    /// without telling anyone (chrony's `LCL_AccumulateFrequencyAndOffsetNoHandlers`):
+    /// no [`ClockNotice`] is queued, so samples keep their times (a `local`
+    /// refclock slews its own).
+    ///
+    /// # Errors
+    /// As [`accumulate_frequency_and_offset`](Self::accumulate_frequency_and_offset).
+    pub fn accumulate_frequency_and_offset_quietly(
+        &mut self,
+        now: UnixTime,
+        dfreq: f64,
+        doffset: f64,
+        corr_rate: f64,
+    ) -> Result<(), LocalClockError> {
+        let queued = self.notices.len();
+        let r = self.accumulate_frequency_and_offset(now, dfreq, doffset, corr_rate);
+        self.notices.truncate(queued);
+        r
+    }
+
     /// Steps the clock to remove `offset` (positive = clock ahead, so the
     /// clock goes back). The pending slew is kept.
     ///

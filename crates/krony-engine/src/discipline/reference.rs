@@ -92,6 +92,11 @@ pub struct Reference {
     /// Raw time of the last update (shifted with steps).
     last_ref_update: Option<UnixTime>,
     last_ref_update_interval: f64,
+    /// `local` refclock adjustments since the last update (chrony's
+    /// `ref_adjustments`).
+    ref_adjustments: u32,
+    /// Raw time of the last such adjustment.
+    last_ref_adjustment: UnixTime,
     drift_file_age: f64,
     leap: LeapState,
     rng_state: Option<u64>,
@@ -137,6 +142,8 @@ impl Reference {
             unsynchronised_since: now,
             last_ref_update: None,
             last_ref_update_interval: 0.0,
+            ref_adjustments: 0,
+            last_ref_adjustment: now,
             drift_file_age: 0.0,
             leap: LeapState::new(cfg.leap_mode),
             rng_state: cfg.ref_time_fuzz_seed,
@@ -221,6 +228,7 @@ impl Reference {
         self.last_ref_update = Some(now);
         self.last_ref_update_interval = update_interval;
         self.last_offset = offset;
+        self.ref_adjustments = 0;
 
         let now = self.correct_clock(now, offset, uncorrected, frequency, update_interval);
         let cooked = self.clock.cook(now);
@@ -339,6 +347,22 @@ impl Reference {
         let mut ok = false;
         self.with_clock(|c| ok = c.make_step(now).is_ok());
         ok
+    }
+
+    /// A `local` refclock's correction of the clock between updates
+    /// (chrony's `REF_AdjustReference`): `offset` (positive = ahead) and
+    /// `dfreq` are applied without notices, at a rate from the offset and
+    /// from the last update's offset SD. False if refused.
+    pub fn adjust_reference(&mut self, now: UnixTime, offset: f64, dfreq: f64) -> bool {
+        self.ref_adjustments += 1;
+        let ratio = self.cfg.correction_time_ratio * 0.5;
+        let adj_rate = ratio * offset.abs() * now.diff_secs(self.last_ref_adjustment);
+        let ref_rate = ratio * self.offset_sd * self.last_ref_update_interval
+            / f64::from(self.ref_adjustments);
+        self.last_ref_adjustment = now;
+        self.clock
+            .accumulate_frequency_and_offset_quietly(now, dfreq, offset, adj_rate.max(ref_rate))
+            .is_ok()
     }
 
     /// chronyc `doffset` (chrony's `LCL_AccumulateOffset` with the default

@@ -399,16 +399,20 @@ impl Engine {
             .sources
             .values()
             .filter_map(|s| s.source.poll_timeout())
-            .chain(self.refclock_deadline())
             .min()
             .map(|d| self.uncook(d).add_secs(DEADLINE_MARGIN));
         let broadcasts = self
             .broadcast_timeout()
             .map(|d| self.uncook(d).add_secs(DEADLINE_MARGIN));
-        [sources, self.reference.poll_timeout(), broadcasts]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            sources,
+            self.reference.poll_timeout(),
+            broadcasts,
+            self.refclock_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     // ---- inputs ----

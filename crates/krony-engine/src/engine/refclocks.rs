@@ -88,7 +88,6 @@ impl Engine {
     /// Starts every refclock's timer (at raw time `now`) and resolves the
     /// `lock` refids, as chronyd's `RCL_StartRefclocks`.
     pub fn start_refclocks(&mut self, now: UnixTime) {
-        let cooked = self.cook(now);
         let by_ref: Vec<(SourceId, u32, bool, i8)> = self
             .refclocks
             .slots
@@ -100,7 +99,7 @@ impl Engine {
             .collect();
         let mut messages = Vec::new();
         for (id, slot) in &mut self.refclocks.slots {
-            slot.source.start(cooked);
+            slot.source.start(now);
             let p = slot.source.params().clone();
             let Some(lock) = p.lock_ref_id else {
                 continue;
@@ -148,11 +147,10 @@ impl Engine {
     /// them and pass what they give to [`handle_refclock_sample`](Self::handle_refclock_sample)
     /// or [`handle_refclock_pulse`](Self::handle_refclock_pulse) first.
     pub fn due_refclock_polls(&self, now: UnixTime) -> Vec<SourceId> {
-        let cooked = self.cook(now);
         self.refclocks
             .slots
             .iter()
-            .filter(|(_, s)| s.source.driver_poll_due(cooked))
+            .filter(|(_, s)| s.source.driver_poll_due(now))
             .map(|(id, _)| *id)
             .collect()
     }
@@ -384,7 +382,8 @@ impl Engine {
             .push_back(EngineEvent::RefclockLog(Box::new(record)));
     }
 
-    /// The earliest refclock timer, cooked.
+    /// The earliest refclock timer, raw (chronyd's scheduler runs on the
+    /// raw clock: a poll is 2^poll seconds of it, whatever is slewed).
     pub(super) fn refclock_deadline(&self) -> Option<UnixTime> {
         self.refclocks
             .slots
@@ -395,17 +394,16 @@ impl Engine {
 
     /// Runs the refclock timers due at raw time `now`.
     pub(super) fn refclock_timeouts(&mut self, now: UnixTime) {
-        let cooked = self.cook(now);
         let due: Vec<SourceId> = self
             .refclocks
             .slots
             .iter()
-            .filter(|(_, s)| s.source.poll_timeout().is_some_and(|t| t <= cooked))
+            .filter(|(_, s)| s.source.poll_timeout().is_some_and(|t| t <= now))
             .map(|(id, _)| *id)
             .collect();
         for id in due {
             let tick = match self.refclocks.slots.get_mut(&id) {
-                Some(slot) => slot.source.tick(cooked),
+                Some(slot) => slot.source.tick(now),
                 None => continue,
             };
             match tick {
@@ -429,6 +427,12 @@ impl Engine {
         let Some(slot) = self.refclocks.slots.get_mut(&id) else {
             return;
         };
+        let local_before = slot
+            .source
+            .params()
+            .local
+            .then(|| slot.source.local_stats())
+            .flatten();
         slot.source.accumulate_filtered(sample, stratum);
         let regression = slot.source.stats_mut().take_regression();
         let ref_id = slot.source.ref_id();
@@ -446,6 +450,9 @@ impl Engine {
             }
         }
         self.select(now, Some(id));
+        if let Some(before) = local_before {
+            self.follow_local(now, id, before);
+        }
         if self.refclocks.log {
             let record = RefclockLogRecord {
                 time: sample.time,
@@ -458,6 +465,32 @@ impl Engine {
             };
             self.events
                 .push_back(EngineEvent::RefclockLog(Box::new(record)));
+        }
+    }
+
+    /// A `local` refclock steers the clock between updates by the change
+    /// of its own regression (chronyd's `follow_local`), then moves its
+    /// samples with the clock.
+    fn follow_local(&mut self, now: UnixTime, id: SourceId, before: (UnixTime, f64, f64)) {
+        let (prev_time, prev_freq, prev_offset) = before;
+        let Some((time, freq, offset)) = self
+            .refclocks
+            .slots
+            .get(&id)
+            .and_then(|s| s.source.local_stats())
+        else {
+            return;
+        };
+        let dfreq = (freq - prev_freq) / (1.0 - prev_freq);
+        let doffset = offset - time.diff_secs(prev_time) * prev_freq - prev_offset;
+        if !self.reference.adjust_reference(now, doffset, dfreq) {
+            return;
+        }
+        self.drain_reference(now);
+        let cooked = self.cook(now);
+        if let Some(slot) = self.refclocks.slots.get_mut(&id) {
+            slot.source
+                .follow_local_change(cooked, dfreq, doffset, offset);
         }
     }
 
@@ -493,6 +526,10 @@ impl Engine {
                 slot.source.reset_after_unknown_step();
             } else {
                 slot.source.slew_times(ch.cooked, ch.dfreq, ch.doffset);
+            }
+            if ch.kind == ChangeKind::Step {
+                // The raw clock moved back by `doffset`: so do raw timers.
+                slot.source.shift_timer(-ch.doffset);
             }
         }
     }

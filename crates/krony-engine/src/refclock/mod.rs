@@ -24,7 +24,7 @@ use krony_config::{RefclockDriver, RefclockSpec};
 use crate::UnixTime;
 use crate::clock::LeapStatus;
 use crate::select::{Reachability, SelectOptions, SourceKind};
-use crate::stats::{FilterParams, Sample, SampleFilter, SourceStats, StatsParams, adjust_time};
+use crate::stats::{FilterParams, Sample, SampleFilter, SourceStats, StatsParams};
 
 /// Offsets must stay within ±2^32 s (chrony's `MAX_OFFSET`).
 const MAX_OFFSET: f64 = 4_294_967_296.0;
@@ -250,7 +250,7 @@ pub struct RefclockSource {
     driver_polled: u32,
     /// The refclock whose samples give pulses their seconds, once resolved.
     lock: Option<crate::select::SourceId>,
-    /// When the timer next fires (cooked time); `None` until started.
+    /// When the timer next fires (raw time); `None` until started.
     next_tick: Option<UnixTime>,
 }
 
@@ -297,7 +297,7 @@ impl RefclockSource {
         self.params.ref_id
     }
 
-    /// Starts the timer: the first tick is at once (cooked `now`).
+    /// Starts the timer: the first tick is at once (raw `now`).
     pub fn start(&mut self, now: UnixTime) {
         self.next_tick = Some(now);
     }
@@ -312,7 +312,7 @@ impl RefclockSource {
         self.lock
     }
 
-    /// When [`tick`](Self::tick) is next due (cooked time).
+    /// When [`tick`](Self::tick) is next due (raw time).
     pub fn poll_timeout(&self) -> Option<UnixTime> {
         self.next_tick
     }
@@ -417,7 +417,7 @@ impl RefclockSource {
         self.filter.reset();
     }
 
-    /// Runs the timer at cooked `now`: after the driver was polled (by the
+    /// Runs the timer at raw `now`: after the driver was polled (by the
     /// caller, for a polled driver), once per filter period the filter gives
     /// its output. The caller then calls [`accumulate_filtered`](Self::accumulate_filtered)
     /// with the stratum to report, or [`update_reachability`](Self::update_reachability).
@@ -436,7 +436,7 @@ impl RefclockSource {
         }
     }
 
-    /// Whether the timer is due at cooked `now` and the driver must be
+    /// Whether the timer is due at raw `now` and the driver must be
     /// polled first.
     pub fn driver_poll_due(&self, now: UnixTime) -> bool {
         self.params.driver_polls && self.next_tick.is_some_and(|t| t <= now)
@@ -476,13 +476,38 @@ impl RefclockSource {
         true
     }
 
-    /// Applies a clock change (see [`adjust_time`]) to the filter, the
-    /// statistics and the timer.
+    /// Applies a clock change (see [`crate::stats::adjust_time`]) to the filter and the
+    /// statistics.
     pub fn slew_times(&mut self, when: UnixTime, dfreq: f64, doffset: f64) {
         self.filter.slew_samples(when, dfreq, doffset);
         self.stats.slew_samples(when, dfreq, doffset);
+    }
+
+    /// Moves the (raw) timer after a step of the raw clock.
+    pub fn shift_timer(&mut self, secs: f64) {
         if let Some(t) = &mut self.next_tick {
-            *t = adjust_time(*t, when, dfreq, doffset).0;
+            *t = t.add_secs(secs);
+        }
+    }
+
+    /// The regression's time, frequency and offset (sourcestats signs)
+    /// once it has `minsamples` samples (chronyd's `get_local_stats`).
+    pub fn local_stats(&self) -> Option<(UnixTime, f64, f64)> {
+        if self.stats.n_samples() < self.stats.min_samples() {
+            return None;
+        }
+        let t = self.stats.get_tracking_data()?;
+        Some((t.ref_time, t.frequency, t.offset))
+    }
+
+    /// After a `local` adjustment of the clock: the samples follow it, and
+    /// whole seconds of offset are taken out so that no precision is lost.
+    pub fn follow_local_change(&mut self, now: UnixTime, dfreq: f64, doffset: f64, offset: f64) {
+        self.stats.slew_samples(now, dfreq, doffset);
+        self.filter.slew_samples(now, dfreq, doffset);
+        if offset.abs() >= 1.0 {
+            self.stats.correct_offset(-offset.round());
+            self.filter.correct_offset(-offset.round());
         }
     }
 

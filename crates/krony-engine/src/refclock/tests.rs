@@ -291,3 +291,40 @@ fn samples_from_the_future_or_too_old_are_dropped() {
     };
     assert!(!sim.engine.handle_refclock_sample(now, id, bad_leap));
 }
+
+#[test]
+fn local_refclock_follows_frequency_changes_without_being_selected() {
+    // A stable but unsynchronised reference (a PHC): the clock's frequency
+    // error jumps from 50 to 60 ppm; the local refclock puts the clock back
+    // to the rate it had against the reference (chrony's `follow_local`
+    // follows changes of its regression, not the first estimate).
+    let mut sim = Sim::new("refclock SOCK /tmp/l.sock local poll 2\n", 0.3, 50e-6);
+    let id = sim.engine.refclock_ids()[0];
+    sim.run(1800.0, 0.25, |s, true_now| {
+        if (true_now - 600.0).abs() < 1e-9 {
+            s.natural = 60e-6;
+        }
+        if (true_now.fract()).abs() < 1e-9 {
+            let when = true_now - 0.05;
+            let sample = RefclockSample {
+                sys_time: s.raw(when),
+                ref_time: t(when),
+                leap: 0,
+            };
+            s.engine.handle_refclock_sample(s.raw(true_now), id, sample);
+        }
+    });
+    let rate = (1.0 + sim.natural) * (1.0 + sim.correction) - 1.0;
+    assert!((rate - 50e-6).abs() < 1e-6, "frequency error {rate}");
+    let raw = sim.raw(sim.now);
+    let rows = sim.engine.sources(raw);
+    assert_ne!(rows[0].state, ReportState::Selected);
+    assert_eq!(rows[0].reach, 0o377);
+    // Nothing was selected: the reference did not become synchronised.
+    assert_eq!(sim.engine.tracking(raw).stratum, 0);
+    assert!(
+        !sim.logs.iter().any(|l| l.contains("lost lock")),
+        "{:?}",
+        sim.logs
+    );
+}
