@@ -66,7 +66,7 @@ pub const DIRECTIVES: &[(&str, DirectiveStatus)] = &[
     ("logbanner", Implemented),
     ("logchange", Implemented),
     ("logdir", Implemented),
-    ("mailonchange", Todo),
+    ("mailonchange", Implemented),
     ("makestep", Implemented),
     ("manual", Implemented),
     ("maxchange", Implemented),

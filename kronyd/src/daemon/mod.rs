@@ -18,6 +18,7 @@ mod event_loop;
 mod hwts;
 mod initstepslew;
 mod jump;
+mod mail;
 mod net;
 mod nts;
 mod output;
@@ -49,7 +50,7 @@ use crate::sys::clock::{SystemClock, monotonic_now};
 use crate::sys::pidfile::PidFile;
 use crate::sys::signals::QuitSignals;
 use crate::sys::virtual_clock::VirtualClock;
-use crate::sys::{kernel_version, notify, privileges, process, scfilter};
+use crate::sys::{SysError, kernel_version, notify, privileges, process, scfilter};
 
 /// chrony's `/var/run/chrony/chronyd.pid`, named for krony.
 pub const DEFAULT_PIDFILE: &str = "/var/run/krony/kronyd.pid";
@@ -340,14 +341,21 @@ fn drop_privileges(
     } else {
         i32::try_from(config.sched_priority).unwrap_or(0)
     };
+    // chronyd's texts: a bad priority is fatal, a refusal only logged.
     if priority != 0 {
-        if let Err(e) = privileges::set_fifo_scheduler(priority) {
-            log_event(Severity::Error, e);
+        match privileges::set_fifo_scheduler(priority) {
+            Err(SysError::InvalidArgument(msg)) => return Err(msg),
+            Err(_) => log_event(Severity::Error, "pthread_setschedparam() failed"),
+            Ok(_) => {}
         }
     }
     if opts.lock_memory || config.lock_all {
-        if let Err(e) = privileges::lock_memory() {
-            log_event(Severity::Error, e);
+        match privileges::lock_memory() {
+            Err(SysError::Os { op, .. }) if op.starts_with("setrlimit") => {
+                log_event(Severity::Error, "setrlimit() failed");
+            }
+            Err(_) => log_event(Severity::Error, "mlockall() failed"),
+            Ok(()) => {}
         }
     }
     if privileges::effective_uid() == 0 && (user.uid != 0 || user.gid != 0) {

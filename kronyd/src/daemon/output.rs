@@ -6,6 +6,7 @@ use krony_engine::engine::SourceDumpState;
 use krony_engine::select::SourceId;
 use krony_engine::{Engine, EngineEvent, UnixTime};
 
+use super::mail::Mailer;
 use crate::files::driftfile::Driftfile;
 use crate::files::dump::{DumpDir, DumpSource, LoadError, SourceState, ip_text, loaded_message};
 use crate::files::leapdb::LeapDb;
@@ -36,6 +37,8 @@ pub struct Outputs {
     leapdb: Option<LeapDb>,
     /// Refclocks' refids as text, for the logs.
     refclock_names: Vec<(SourceId, String)>,
+    /// `mailonchange`.
+    mailer: Option<Mailer>,
 }
 
 impl Outputs {
@@ -54,6 +57,7 @@ impl Outputs {
             resolving_end: Some(false),
             leapdb: LeapDb::from_config(config),
             refclock_names: Vec::new(),
+            mailer: Mailer::from_config(config),
         }
     }
 
@@ -112,6 +116,11 @@ impl Outputs {
             EngineEvent::TrackingLog(line) => self.log_line(LogKind::Tracking, &line.to_string()),
             EngineEvent::TempCompLog(line) => self.log_line(LogKind::TempComp, &line.to_string()),
             EngineEvent::RtcLog(line) => self.log_line(LogKind::Rtc, &line.to_string()),
+            EngineEvent::MailChange { offset } => {
+                if let Some(m) = &self.mailer {
+                    m.send(offset, crate::sys::clock::realtime_now().secs());
+                }
+            }
             EngineEvent::Measurement(record) => {
                 self.log_line(LogKind::Measurements, &record.to_log_line());
             }

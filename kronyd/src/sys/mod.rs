@@ -37,6 +37,7 @@ mod cmsg;
 pub mod dirs;
 mod fd;
 pub mod frame;
+pub mod host;
 pub mod hwts;
 pub mod notify;
 pub mod pidfile;

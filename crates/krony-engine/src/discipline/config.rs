@@ -145,6 +145,9 @@ pub struct DisciplineConfig {
     /// `logchange` (seconds): offsets above it are logged as "System clock
     /// wrong by".
     pub log_change_threshold: f64,
+    /// `mailonchange` threshold (seconds): offsets above it are reported
+    /// with [`super::DisciplineEvent::MailChange`]; `None` when off.
+    pub mail_change_threshold: Option<f64>,
     /// `leapsecmode`.
     pub leap_mode: LeapMode,
     /// `local`; `None` disables local reference mode.
@@ -174,6 +177,7 @@ impl Default for DisciplineConfig {
             restarted: false,
             max_change: None,
             log_change_threshold: 1.0,
+            mail_change_threshold: None,
             leap_mode: LeapMode::System,
             local: None,
             driftfile_interval: None,

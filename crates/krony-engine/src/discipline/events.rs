@@ -32,6 +32,9 @@ pub enum DisciplineEvent {
     ClockWrong { offset: f64 },
     /// The clock was stepped to remove `offset`.
     ClockStepped { offset: f64 },
+    /// The offset of an update exceeded `mailonchange`'s threshold: the
+    /// daemon mails the admin.
+    MailChange { offset: f64 },
     /// `maxchange` rejected an update; with `exiting` the daemon must exit
     /// (a [`DisciplineEvent::ModeEnded`] with `success: false` follows).
     MaxChangeExceeded {
@@ -88,7 +91,7 @@ impl DisciplineEvent {
             | MaxUpdateSkewChanged { .. }
             | MakeStepChanged { .. } => Some(LogLevel::Info),
             StepFailed => Some(LogLevel::Error),
-            ModeEnded { .. } | WriteDriftfile { .. } | TrackingLog(_) => None,
+            ModeEnded { .. } | WriteDriftfile { .. } | TrackingLog(_) | MailChange { .. } => None,
         }
     }
 }
@@ -110,6 +113,9 @@ impl fmt::Display for DisciplineEvent {
                 write!(f, "Adjustment of {:.1} seconds is invalid", -offset)
             }
             ClockWrong { offset } => write!(f, "System clock wrong by {:.6} seconds", -offset),
+            MailChange { offset } => {
+                write!(f, "mailonchange: adjustment of {:.3} seconds", -offset)
+            }
             ClockStepped { offset } => {
                 write!(f, "System clock was stepped by {:.6} seconds", -offset)
             }

@@ -182,6 +182,7 @@ fn discipline_config(c: &Config) -> DisciplineConfig {
             ignore: m.ignore,
         }),
         log_change_threshold: c.log_change,
+        mail_change_threshold: c.mail_on_change.as_ref().map(|m| m.threshold),
         leap_mode: match c.leapsec_mode {
             LeapSecMode::System => LeapMode::System,
             LeapSecMode::Step => LeapMode::Step,

@@ -44,6 +44,12 @@ pub enum EngineEvent {
     },
     /// A line for the `tracking` log file.
     TrackingLog(TrackingLogLine),
+    /// `mailonchange`: an update corrected more than the threshold; the
+    /// daemon mails the admin (`offset` positive = the clock was ahead).
+    MailChange {
+        /// The offset corrected (seconds).
+        offset: f64,
+    },
     /// A line for the `rtc` log file.
     RtcLog(RtcLogLine),
     /// A line for the `tempcomp` log file.

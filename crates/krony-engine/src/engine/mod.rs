@@ -626,6 +626,7 @@ impl Engine {
             },
             DisciplineEvent::TrackingLog(line) => EngineEvent::TrackingLog(line),
             DisciplineEvent::ModeEnded { success } => EngineEvent::Exit { success },
+            DisciplineEvent::MailChange { offset } => EngineEvent::MailChange { offset },
             other => EngineEvent::log(other.level().unwrap_or(LogLevel::Info), other.to_string()),
         };
         self.events.push_back(event);

@@ -464,3 +464,25 @@ fn shutdown_leaves_only_the_frequency_correction() {
     );
     assert_eq!(r.poll_timeout(), None);
 }
+
+#[test]
+fn mailonchange_reports_offsets_above_its_threshold() {
+    let cfg = DisciplineConfig {
+        mail_change_threshold: Some(0.7),
+        ..Default::default()
+    };
+    let mut r = reference(cfg);
+    r.set_reference(at(10.0), &update(10.0, 0.5));
+    let (_, e) = drain(&mut r);
+    assert!(
+        !e.iter()
+            .any(|e| matches!(e, DisciplineEvent::MailChange { .. }))
+    );
+    r.set_reference(at(20.0), &update(20.0, -0.9));
+    let (_, e) = drain(&mut r);
+    assert!(
+        e.iter()
+            .any(|e| matches!(e, DisciplineEvent::MailChange { offset } if *offset == -0.9)),
+        "{e:?}"
+    );
+}

@@ -114,6 +114,14 @@ impl Reference {
             self.clock
                 .push_event(DisciplineEvent::ClockWrong { offset });
         }
+        if self
+            .cfg
+            .mail_change_threshold
+            .is_some_and(|t| offset.abs() > t)
+        {
+            self.clock
+                .push_event(DisciplineEvent::MailChange { offset });
+        }
         if step == 0.0 {
             return now;
         }
