@@ -138,6 +138,7 @@ fn kronyd_selects_a_sock_refclock() {
     let dir = tempfile::tempdir().unwrap();
     let mut lines = kronyd_base(dir.path());
     lines.extend(refclock_conf(dir.path()));
+    lines.push(format!("dumpdir {}", dir.path().display()));
     let conf = write_conf(dir.path(), "kronyd.conf", &lines);
     let mut kronyd = start_kronyd(dir.path(), &conf, &[], &[]);
     let _feeder = Feeder::start(vec![dir.path().join("ref.sock")]);
@@ -178,6 +179,23 @@ fn kronyd_selects_a_sock_refclock() {
     assert_eq!(kronyd.terminate(Duration::from_secs(10)), Some(0));
     // The socket is removed at exit.
     assert!(!dir.path().join("ref.sock").exists());
+    // chronyd's dump file of a refclock: named by refid, name ".", then
+    // not authenticated, reach (all but the first poll, made before any
+    // sample, reached), its size, stratum 0, leap normal.
+    let dump = std::fs::read_to_string(dir.path().join("refid:534f4330.dat")).unwrap();
+    let head: Vec<&str> = dump.lines().take(3).collect();
+    assert_eq!(head[..2], ["SRC0", "."], "{dump}");
+    let f: Vec<u32> = head[2]
+        .split(' ')
+        .map(|w| u32::from_str_radix(w, 8).unwrap())
+        .collect();
+    let all_but_first = (1 << (f[2] - 1)) - 1;
+    assert!(f[2] >= 3, "{dump}");
+    assert!(
+        f[1] == all_but_first || (f[2] == 8 && f[1] == 0o377),
+        "{dump}"
+    );
+    assert_eq!((f[0], f[3], f[4]), (0, 0, 0), "{dump}");
 }
 
 /// The offset of the `sources` line of SOC0, seconds.

@@ -188,8 +188,14 @@ impl Outputs {
     pub fn dump_sources(&self, engine: &Engine, now: UnixTime) {
         let Some(dir) = &self.dumpdir else { return };
         for row in engine.sources(now) {
-            let (Some(src), Some(s)) = (engine.source(row.id), engine.source_dump_state(row.id))
-            else {
+            let stats = match engine.source(row.id) {
+                Some(src) => src.stats(),
+                None => match engine.refclock(row.id) {
+                    Some(r) => r.stats(),
+                    None => continue,
+                },
+            };
+            let Some(s) = engine.source_dump_state(row.id) else {
                 continue;
             };
             let state = SourceState {
@@ -199,11 +205,8 @@ impl Outputs {
                 stratum: s.stratum,
                 leap: s.leap,
             };
-            let dump = DumpSource::Ntp {
-                addr: row.addr.ip(),
-                name: &row.name,
-            };
-            if let Err(e) = dir.save(&dump, &state, src.stats()) {
+            let dump = dump_source(&row);
+            if let Err(e) = dir.save(&dump, &state, stats) {
                 log_event(e.severity(), e);
             }
         }
@@ -219,10 +222,7 @@ impl Outputs {
         if reload {
             let cooked = engine.cook(now);
             for row in engine.sources(now) {
-                let dump = DumpSource::Ntp {
-                    addr: row.addr.ip(),
-                    name: &row.name,
-                };
+                let dump = dump_source(&row);
                 load_one(dir, engine, row.id, &dump, cooked);
             }
             engine.finish_reload(now);
@@ -230,6 +230,20 @@ impl Outputs {
         for e in dir.remove_all() {
             log_event(e.severity(), e);
         }
+    }
+}
+
+/// The dump file of a `sources` row: by address, or by refid for a
+/// refclock (`refid:XXXXXXXX.dat`).
+fn dump_source(row: &krony_engine::engine::SourceRow) -> DumpSource<'_> {
+    match row.addr.ip() {
+        std::net::IpAddr::V4(v4) if row.refclock => DumpSource::Refclock {
+            ref_id: u32::from(v4),
+        },
+        ip => DumpSource::Ntp {
+            addr: ip,
+            name: &row.name,
+        },
     }
 }
 

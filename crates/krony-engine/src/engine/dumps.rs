@@ -72,6 +72,9 @@ impl Engine {
     /// The statistics of a source, to load its dump into
     /// ([`SourceStats::load`], with the time [`cook`](Self::cook)ed).
     pub fn source_stats_mut(&mut self, id: SourceId) -> Option<&mut SourceStats> {
+        if !self.sources.contains_key(&id) {
+            return self.refclock_stats_mut(id);
+        }
         self.sources.get_mut(&id).map(|s| s.source.stats_mut())
     }
 
@@ -79,7 +82,9 @@ impl Engine {
     /// restored one shifted by the polls since), stratum, leap status and
     /// whether it is authenticated.
     pub fn source_dump_state(&self, id: SourceId) -> Option<SourceDumpState> {
-        let slot = self.sources.get(&id)?;
+        let Some(slot) = self.sources.get(&id) else {
+            return self.refclock_dump_state(id);
+        };
         let reach = Restored::reach(slot.restored.as_ref(), slot.source.reachability());
         let (stratum, leap) = Restored::stratum_leap(slot.restored.as_ref())
             .unwrap_or((slot.source.stratum(), slot.source.leap()));
@@ -96,6 +101,7 @@ impl Engine {
     /// loaded with [`source_stats_mut`](Self::source_stats_mut)). Unknown
     /// sources are ignored.
     pub fn restore_source_state(&mut self, id: SourceId, state: &SourceDumpState) {
+        self.restore_refclock_state(id, state);
         if let Some(slot) = self.sources.get_mut(&id) {
             slot.restored = Some(Restored {
                 reach: state.reach,
@@ -111,7 +117,7 @@ impl Engine {
     /// reference may be updated at once) and selection runs (chrony's
     /// `SRC_ReloadSources`).
     pub fn finish_reload(&mut self, now: UnixTime) {
-        for id in self.source_ids() {
+        for id in self.report_ids() {
             self.selector.count_update(id);
         }
         self.select(now, None);

@@ -519,6 +519,38 @@ impl Engine {
         }
     }
 
+    /// A refclock's statistics (to load its dump into).
+    pub(super) fn refclock_stats_mut(
+        &mut self,
+        id: SourceId,
+    ) -> Option<&mut crate::stats::SourceStats> {
+        self.refclocks
+            .slots
+            .get_mut(&id)
+            .map(|s| s.source.stats_mut())
+    }
+
+    /// What a refclock's dump file stores.
+    pub(super) fn refclock_dump_state(&self, id: SourceId) -> Option<super::SourceDumpState> {
+        let r = &self.refclocks.slots.get(&id)?.source;
+        let reach = r.reachability();
+        Some(super::SourceDumpState {
+            authenticated: false,
+            reach: reach.register,
+            reach_size: reach.size,
+            stratum: r.stratum(),
+            leap: r.status_leap(),
+        })
+    }
+
+    /// Restores a refclock's state from its dump file.
+    pub(super) fn restore_refclock_state(&mut self, id: SourceId, state: &super::SourceDumpState) {
+        if let Some(slot) = self.refclocks.slots.get_mut(&id) {
+            slot.source
+                .restore(state.reach, state.reach_size, state.stratum, state.leap);
+        }
+    }
+
     /// Follows a clock change (the reference's notices).
     pub(super) fn refclocks_follow_change(&mut self, ch: &ClockChange) {
         for slot in self.refclocks.slots.values_mut() {

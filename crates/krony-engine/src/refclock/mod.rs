@@ -347,6 +347,21 @@ impl RefclockSource {
         self.status.0
     }
 
+    /// The leap status given to selection with the last filtered sample.
+    pub fn status_leap(&self) -> LeapStatus {
+        self.status.1
+    }
+
+    /// State from a dump file (`-r`): reachability, stratum and leap.
+    pub fn restore(&mut self, reach: u8, size: u8, stratum: u8, leap: LeapStatus) {
+        self.reach = Reachability {
+            register: reach,
+            size: size.min(crate::select::REACH_BITS),
+            unreachable_run: 0,
+        };
+        self.status = (stratum, leap);
+    }
+
     /// Whether the last sample was an unlocked or locked pulse.
     pub fn pps_active(&self) -> bool {
         self.pps_active
