@@ -234,6 +234,9 @@ fn sourcedir_and_reload_sources() {
     );
     assert!(listed("127.0.0.3"));
     assert!(!listed("127.0.0.9"));
+    // Sources from a sourcedir file are logged at info level (chronyd's
+    // source-file context), configured ones only at debug level.
+    assert!(kronyd.log_text().contains("Added source 127.0.0.3"));
     std::fs::write(
         srcdir.join("a.sources"),
         format!("server 127.0.0.3 port {p3}\n"),
@@ -251,6 +254,24 @@ fn sourcedir_and_reload_sources() {
     assert!(listed("127.0.0.2"), "{}", chronyc(&sock, &["sources"]));
     assert!(listed("127.0.0.3"));
     assert!(!kronyd.log_text().contains("Removed source 127.0.0.3"));
+    // A pool is named once, by its name, as chronyd does.
+    std::fs::write(
+        srcdir.join("b.sources"),
+        format!("pool localhost port {p2} maxsources 2\n"),
+    )
+    .unwrap();
+    let reply = chronyc(&sock, &["reload", "sources"]);
+    assert!(reply.contains("200 OK"), "{reply}");
+    assert!(kronyd.wait_log("Added pool localhost", Duration::from_secs(5)));
+    let log = kronyd.log_text();
+    assert_eq!(log.matches("Added pool localhost").count(), 1, "{log}");
+    assert!(!log.contains("(localhost)"), "{log}");
+    std::fs::remove_file(srcdir.join("b.sources")).unwrap();
+    let reply = chronyc(&sock, &["reload", "sources"]);
+    assert!(reply.contains("200 OK"), "{reply}");
+    assert!(kronyd.wait_log("Removed pool localhost", Duration::from_secs(2)));
+    let log = kronyd.log_text();
+    assert_eq!(log.matches("Removed pool localhost").count(), 1, "{log}");
 }
 
 /// `leapseclist` and `leapsectz`: chronyd's check and messages at start.

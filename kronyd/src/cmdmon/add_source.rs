@@ -151,7 +151,14 @@ pub(super) fn add(
     };
     let addr = SocketAddr::new(ip, w.options.port);
     match engine.add_source(now, addr, kind, &w.options, &w.name) {
-        Ok(_) => Ok(None),
+        Ok(_) => {
+            // chronyd logs additions by command at info level.
+            crate::logging::log_event(
+                crate::logging::Severity::Info,
+                format!("Added source {}", crate::files::dump::ip_text(&ip)),
+            );
+            Ok(None)
+        }
         Err(EngineError::SourceExists(_)) => Err(Status::SOURCEALREADYKNOWN),
         Err(_) => Err(Status::FAILED),
     }

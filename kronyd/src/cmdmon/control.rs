@@ -246,7 +246,20 @@ impl CommandServer {
                 }
             }
             R::DelSource(addr) => match source_by_ip(engine, addr) {
-                Some(id) if engine.remove_source(now, id).is_ok() => OK,
+                Some(id) => {
+                    let ip = engine.source(id).map(|s| s.remote().ip());
+                    match (engine.remove_source(now, id), ip) {
+                        (Ok(()), Some(ip)) => {
+                            let text = crate::files::dump::ip_text(&ip);
+                            crate::logging::log_event(
+                                crate::logging::Severity::Info,
+                                format!("Removed source {text}"),
+                            );
+                            OK
+                        }
+                        _ => fail(Status::NOSUCHSOURCE),
+                    }
+                }
                 _ => fail(Status::NOSUCHSOURCE),
             },
             R::Allow(s) | R::AllowAll(s) | R::Deny(s) | R::DenyAll(s) => {

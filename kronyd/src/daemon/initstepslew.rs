@@ -111,7 +111,12 @@ impl InitPhase {
     /// Removes the hosts and puts the engine in normal mode.
     pub fn finish(self, now: UnixTime, engine: &mut Engine) {
         for id in self.ids {
-            let _ = engine.remove_source(now, id);
+            let ip = engine.source(id).map(|s| s.remote().ip());
+            if engine.remove_source(now, id).is_ok() {
+                if let Some(ip) = ip {
+                    log_event(Severity::Info, format!("Removed source {ip}"));
+                }
+            }
         }
         engine.set_reference_mode(RefMode::Normal);
     }

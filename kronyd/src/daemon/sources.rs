@@ -64,6 +64,8 @@ pub struct Sources {
     source_dirs: Vec<Vec<String>>,
     /// The lines of `specs` that came from the `sourcedir` files, in use.
     from_dirs: Vec<usize>,
+    /// The lines added by chronyc `add`.
+    from_commands: Vec<usize>,
     /// `initstepslew` while it measures.
     init: Option<InitPhase>,
     /// The configured sources were started (after `initstepslew`).
@@ -84,6 +86,7 @@ impl Sources {
             next_tag: 1,
             source_dirs: Vec::new(),
             from_dirs: Vec::new(),
+            from_commands: Vec::new(),
             init: None,
             started: false,
         }
@@ -139,7 +142,7 @@ impl Sources {
             log_event(Severity::Warn, w);
         }
         let mut kept = Vec::new();
-        for i in std::mem::take(&mut self.from_dirs) {
+        for i in self.from_dirs.clone() {
             let pos = self
                 .specs
                 .get(i)
@@ -170,9 +173,25 @@ impl Sources {
             .filter(|(_, line)| **line == i)
             .map(|(id, _)| *id)
             .collect();
+        let level = self.log_level(i);
+        let pool = self
+            .specs
+            .get(i)
+            .filter(|s| s.kind == SourceKind::Pool && !ids.is_empty());
+        if let Some(spec) = pool {
+            log_event(level, format!("Removed pool {}", spec.host));
+        }
         for id in ids {
             self.origin.remove(&id);
-            let _ = engine.remove_source(now, id);
+            let addr = engine.source(id).map(|s| s.remote());
+            if engine.remove_source(now, id).is_ok() && pool.is_none() {
+                if let (Some(addr), Some(spec)) = (addr, self.specs.get(i)) {
+                    log_event(
+                        level,
+                        format!("Removed source {}", source_text(&addr, spec)),
+                    );
+                }
+            }
         }
         self.in_flight.retain(|_, l| l.spec_index != i);
         self.retries.retain(|(_, l)| l.spec_index != i);
@@ -360,17 +379,36 @@ impl Sources {
             SourceKind::Server | SourceKind::Peer => 1,
         };
         let mut added = 0;
+        let level = self.log_level(i);
         for addr in addrs {
             if added == wanted {
                 break;
             }
             match engine.add_source(now, *addr, spec.kind, &spec.options, &spec.host) {
                 Ok(id) => {
+                    // chronyd names a pool once, when its first member comes.
+                    let first = !self.origin.values().any(|l| *l == i);
                     self.origin.insert(id, i);
                     added += 1;
+                    if spec.kind != SourceKind::Pool {
+                        log_event(level, format!("Added source {}", source_text(addr, spec)));
+                    } else if first {
+                        log_event(level, format!("Added pool {}", spec.host));
+                    }
                 }
                 Err(e) => log_event(Severity::Debug, format!("{e}")),
             }
+        }
+    }
+
+    /// How additions and removals of line `i` are logged: at info level when
+    /// a `sourcedir` file or a command brought it (chronyd's log contexts),
+    /// else at debug level.
+    fn log_level(&self, i: usize) -> Severity {
+        if self.from_dirs.contains(&i) || self.from_commands.contains(&i) {
+            Severity::Info
+        } else {
+            Severity::Debug
         }
     }
 
@@ -386,6 +424,7 @@ impl Sources {
     pub fn add_spec(&mut self, now: UnixTime, engine: &mut Engine, spec: SourceSpec) {
         self.specs.push(spec);
         let i = self.specs.len() - 1;
+        self.from_commands.push(i);
         self.start_one(now, engine, i);
     }
 
@@ -470,6 +509,17 @@ impl Sources {
                     && BURST_POLLS - size + s.stats().n_samples() >= MIN_SAMPLES
             })
         })
+    }
+}
+
+/// A source in chronyd's "Added/Removed source" messages: the address, with
+/// the configured name in parentheses when it is not the address.
+fn source_text(addr: &SocketAddr, spec: &SourceSpec) -> String {
+    let ip = crate::files::dump::ip_text(&addr.ip());
+    if spec.host == ip {
+        ip
+    } else {
+        format!("{ip} ({})", spec.host)
     }
 }
 

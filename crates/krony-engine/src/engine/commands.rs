@@ -62,7 +62,6 @@ impl Engine {
             .get_mut(&id)
             .ok_or(EngineError::UnknownSource)?;
         let s = &mut slot.source;
-        let mut reselect = false;
         match cmd {
             SourceCommand::Online => s.set_connectivity(cooked, Connectivity::Online),
             SourceCommand::Offline => s.set_connectivity(cooked, Connectivity::Offline),
@@ -78,19 +77,25 @@ impl Engine {
             SourceCommand::SelectOptions { mask, options } => {
                 let o = &mut slot.options;
                 let pick = |m: bool, new: bool, old: bool| if m { new } else { old };
-                *o = SelectOptions {
+                let new = SelectOptions {
                     noselect: pick(mask.noselect, options.noselect, o.noselect),
                     prefer: pick(mask.prefer, options.prefer, o.prefer),
                     trust: pick(mask.trust, options.trust, o.trust),
                     require: pick(mask.require, options.require, o.require),
                 };
-                reselect = true;
+                // As chronyd: the next selection round uses them; no
+                // reselection now.
+                if new != *o {
+                    *o = new;
+                    let ip = s.remote().ip();
+                    self.events.push_back(EngineEvent::log(
+                        LogLevel::Info,
+                        format!("Source {ip} selection options modified"),
+                    ));
+                }
             }
         }
         self.drain_source(now, id);
-        if reselect {
-            self.select(now, None);
-        }
         Ok(())
     }
 

@@ -164,7 +164,6 @@ struct Slot {
     source: NtpSource,
     /// The name as configured (host name or address).
     name: String,
-    kind: krony_config::SourceKind,
     /// The configured selection options (commands may change them).
     options: SelectOptions,
     /// The source's line of the last selection round.

@@ -68,40 +68,24 @@ impl Engine {
             Slot {
                 source,
                 name: name.to_string(),
-                kind,
                 options: select,
                 selection: None,
                 restored: None,
             },
         );
-        let what = if kind == ConfigKind::Pool {
-            "pool"
-        } else {
-            "source"
-        };
-        self.events.push_back(EngineEvent::log(
-            LogLevel::Debug,
-            format!("Added {what} {}", addr.ip()),
-        ));
+        // The driver logs "Added source/pool": it knows the names, pools
+        // and whether a command or a sourcedir file added it.
         self.drain_source(now, id);
         Ok(id)
     }
 
-    /// Removes a source; selection runs again without it.
+    /// Removes a source; selection runs again without it. The driver logs
+    /// "Removed source/pool".
     ///
     /// # Errors
     /// [`EngineError::UnknownSource`].
     pub fn remove_source(&mut self, now: UnixTime, id: SourceId) -> Result<(), EngineError> {
-        let slot = self.sources.remove(&id).ok_or(EngineError::UnknownSource)?;
-        let what = if slot.kind == ConfigKind::Pool {
-            "pool"
-        } else {
-            "source"
-        };
-        self.events.push_back(EngineEvent::log(
-            LogLevel::Info,
-            format!("Removed {what} {}", slot.source.remote().ip()),
-        ));
+        self.sources.remove(&id).ok_or(EngineError::UnknownSource)?;
         self.selector.reset_source(id);
         self.select(now, None);
         Ok(())

@@ -315,6 +315,53 @@ fn at_shutdown_the_samples_take_back_the_offset_not_slewed_out() {
 }
 
 #[test]
+fn selectopts_change_the_options_for_the_next_round_only() {
+    let server = node("local stratum 1\nallow all\n", addr(1), 0.0, 0.0, 11);
+    let client = node(
+        "server 192.0.2.1 minpoll 0 maxpoll 0 iburst\nport 0\n",
+        addr(2),
+        0.0,
+        0.0,
+        12,
+    );
+    let mut nodes = [server, client];
+    run(&mut nodes, 60.0);
+    let now = nodes[1].clock.raw(60.0);
+    let engine = &mut nodes[1].engine;
+    let id = engine.source_ids()[0];
+    assert_eq!(engine.sources(now)[0].state, ReportState::Selected);
+    let noselect = SelectOptions {
+        noselect: true,
+        ..SelectOptions::default()
+    };
+    engine
+        .source_command(
+            now,
+            id,
+            SourceCommand::SelectOptions {
+                mask: noselect,
+                options: noselect,
+            },
+        )
+        .expect("source exists");
+    // chronyd shows the old state until the next selection.
+    assert_eq!(engine.sources(now)[0].state, ReportState::Selected);
+    let mut log = Vec::new();
+    while let Some(e) = engine.poll_event() {
+        if let Some(m) = e.as_log() {
+            log.push(m.text.clone());
+        }
+    }
+    assert!(
+        log.contains(&"Source 192.0.2.1 selection options modified".to_string()),
+        "{log:?}"
+    );
+    run_from(&mut nodes, 60.0, 70.0);
+    let now = nodes[1].clock.raw(70.0);
+    assert_ne!(nodes[1].engine.sources(now)[0].state, ReportState::Selected);
+}
+
+#[test]
 fn makestep_steps_a_large_offset_once() {
     let server = node("local stratum 1\nallow all\n", addr(1), 0.0, 0.0, 3);
     let client = node(
