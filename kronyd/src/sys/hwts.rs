@@ -92,9 +92,11 @@ impl IfControl {
     /// # Errors
     /// The socket call's error.
     pub fn new() -> Result<Self, SysError> {
-        Ok(IfControl {
-            fd: fd::socket(libc::AF_INET, libc::SOCK_DGRAM)?,
-        })
+        // An IPv6 socket where IPv4 is not available (chronyd -6 under
+        // clknetsim refuses AF_INET sockets).
+        let fd = fd::socket(libc::AF_INET, libc::SOCK_DGRAM)
+            .or_else(|_| fd::socket(libc::AF_INET6, libc::SOCK_DGRAM))?;
+        Ok(IfControl { fd })
     }
 
     fn request(name: &str, data: *mut libc::c_void) -> Result<IfReq, SysError> {
