@@ -110,9 +110,9 @@ pub fn protect_response(
 
 #[cfg(test)]
 mod tests {
+    use super::super::aead::Aead;
+    use super::super::cookies::{CookieJar, ResponseCheck};
     use super::*;
-    use crate::nts::aead::Aead;
-    use crate::nts::cookies::{CookieJar, ResponseCheck};
     use rand::SeedableRng;
     use rand::rngs::StdRng;
 
