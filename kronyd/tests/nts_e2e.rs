@@ -209,6 +209,15 @@ fn c_kronyd_client_of_kronyd_nts_server() {
     assert!(nts_row_ok(&row, 7), "authdata: {row:?}");
     let ntpdata = chronyc(&sock, &["ntpdata", "127.0.0.1"]);
     assert_eq!(field(&ntpdata, "Authenticated"), Some("Yes"), "{ntpdata}");
+    // kronyc prints the same row (the age and cookie count may move on).
+    let out = kronyc(&sock, &["authdata"]);
+    let k: Vec<&str> = out
+        .lines()
+        .find(|l| l.starts_with("127.0.0.1"))
+        .map(|l| l.split_whitespace().collect())
+        .unwrap_or_default();
+    let same = |i: usize| k.get(i).copied() == row.get(i).map(String::as_str);
+    assert!([0, 1, 2, 3, 4, 6, 7, 9].into_iter().all(same), "kronyc: {out}\nchronyc: {row:?}");
 }
 
 #[test]
@@ -276,4 +285,34 @@ fn e_cookies_survive_a_restart() {
     assert!(nts_row_ok(&row, 7), "{row:?}");
     assert_eq!(accepted(&chronyc(&ssock, &["serverstats"])), before);
     assert!(!dump.exists(), "the dump is used once");
+}
+
+#[test]
+fn f_nts_nak_leads_to_a_new_nts_ke() {
+    if !installed(&[CHRONYD, CHRONYC]) {
+        return;
+    }
+    let sdir = tempfile::tempdir().unwrap();
+    let cdir = tempfile::tempdir().unwrap();
+    let (cert, key) = make_cert(sdir.path(), "srv");
+    let (port, ke_port) = (free_port(), free_tcp_port());
+    // No ntsdumpdir: a restarted chronyd has new cookie keys.
+    let lines: Vec<String> = server_lines(sdir.path(), port, ke_port, &cert, &key)
+        .into_iter()
+        .filter(|l| !l.starts_with("ntsdumpdir"))
+        .collect();
+    let server = start_chronyd(sdir.path(), &lines);
+    let mut clines = client_lines(port, ke_port, &cert);
+    clines.push("port 0".into());
+    let client = kronyd(cdir.path(), &clines);
+    let sock = cdir.path().join("kronyd.sock");
+    wait_selected(&sock, &client);
+    assert_eq!(col(&authdata_row(&sock).unwrap(), 2), 1, "first NTS-KE context");
+    drop(server);
+    let _server = start_chronyd(sdir.path(), &lines);
+    // The old cookies get an NTS NAK; the client runs NTS-KE again.
+    let ok = wait_until(Duration::from_secs(30), || {
+        authdata_row(&sock).is_some_and(|r| col(&r, 2) >= 2 && col(&r, 8) >= 7)
+    });
+    assert!(ok, "{:?}\n{}", authdata_row(&sock), client.log_text());
 }
