@@ -58,7 +58,11 @@ impl Daemon {
             DaemonAction::Shutdown => {
                 self.exit.get_or_insert(0);
             }
-            DaemonAction::Dump => self.outputs.dump_sources(&self.engine, now),
+            DaemonAction::Dump => {
+                self.outputs.dump_sources(&self.engine, now);
+                // chronyc dump also saves NTS cookies, as chronyd does.
+                self.save_nts();
+            }
             DaemonAction::CycleLogs => {
                 self.outputs.cycle_logs();
                 logging::configure(logging::Logger::cycle);
