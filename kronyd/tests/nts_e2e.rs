@@ -217,7 +217,10 @@ fn c_kronyd_client_of_kronyd_nts_server() {
         .map(|l| l.split_whitespace().collect())
         .unwrap_or_default();
     let same = |i: usize| k.get(i).copied() == row.get(i).map(String::as_str);
-    assert!([0, 1, 2, 3, 4, 6, 7, 9].into_iter().all(same), "kronyc: {out}\nchronyc: {row:?}");
+    assert!(
+        [0, 1, 2, 3, 4, 6, 7, 9].into_iter().all(same),
+        "kronyc: {out}\nchronyc: {row:?}"
+    );
 }
 
 #[test]
@@ -307,7 +310,11 @@ fn f_nts_nak_leads_to_a_new_nts_ke() {
     let client = kronyd(cdir.path(), &clines);
     let sock = cdir.path().join("kronyd.sock");
     wait_selected(&sock, &client);
-    assert_eq!(col(&authdata_row(&sock).unwrap(), 2), 1, "first NTS-KE context");
+    assert_eq!(
+        col(&authdata_row(&sock).unwrap(), 2),
+        1,
+        "first NTS-KE context"
+    );
     drop(server);
     let _server = start_chronyd(sdir.path(), &lines);
     // The old cookies get an NTS NAK; the client runs NTS-KE again.
