@@ -1,8 +1,9 @@
 //! A SOCK reference clock fed by the test (chrony's `struct sock_sample`
 //! over a Unix datagram socket): kronyd -x selects it (`#* SOC0` in kronyc
-//! and Debian's chronyc, stratum 1 in tracking, refclocks.log), and
-//! chronyd -x given the same configuration and the same samples selects it
-//! too, with the same raw offsets in its refclocks.log.
+//! and Debian's chronyc, stratum 1 in tracking, refclocks.log, its dump
+//! file), and chronyd -x given the same configuration and the same samples
+//! selects it too, with the same raw offsets in its refclocks.log. Then a
+//! PPS refclock (pulses over SOCK) locked to a coarse one, in both.
 #![allow(clippy::unwrap_used)]
 
 mod daemon_support;
@@ -34,6 +35,14 @@ fn sample(now: SystemTime, offset: f64) -> [u8; 40] {
     b
 }
 
+/// A pulse: `struct sock_sample` with `pulse` set; `offset` is where the
+/// second began relative to the system time, as the sender measured it.
+fn pulse(now: SystemTime, offset: f64) -> [u8; 40] {
+    let mut b = sample(now, offset);
+    b[24..28].copy_from_slice(&1i32.to_ne_bytes());
+    b
+}
+
 /// Sends the same samples to every socket, 10 per second, until dropped.
 struct Feeder {
     stop: Arc<AtomicBool>,
@@ -55,6 +64,36 @@ impl Feeder {
                 for p in &paths {
                     // The daemon may not have created its socket yet.
                     let _ = sock.send_to(&b, p);
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        Feeder {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Feeder {
+    /// Sends a coarse time (30 ms late, 2 ms jitter) to `nmea.sock` and a
+    /// pulse to `pps.sock` of every directory, 10 per second.
+    fn start_pps(dirs: Vec<PathBuf>) -> Feeder {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let sock = UnixDatagram::unbound().unwrap();
+            let mut k = 0u32;
+            while !flag.load(Ordering::Relaxed) {
+                k += 1;
+                let jitter = if k % 2 == 0 { 2e-3 } else { -2e-3 };
+                let now = SystemTime::now();
+                let coarse = sample(now, OFFSET - 0.03 + jitter);
+                // The exact fraction of the second, with a little jitter.
+                let edge = pulse(now, OFFSET + jitter * 1e-3);
+                for d in &dirs {
+                    let _ = sock.send_to(&coarse, d.join("nmea.sock"));
+                    let _ = sock.send_to(&edge, d.join("pps.sock"));
                 }
                 std::thread::sleep(Duration::from_millis(100));
             }
@@ -256,4 +295,68 @@ fn chronyd_and_kronyd_agree_on_the_same_feed() {
         klog.lines().take(3).collect::<Vec<_>>(),
         clog.lines().take(3).collect::<Vec<_>>()
     );
+}
+
+/// The offset of a `sources` line starting with `prefix`, seconds.
+fn line_offset(text: &str, prefix: &str) -> Option<f64> {
+    let line = text.lines().find(|l| l.starts_with(prefix))?;
+    sources_offset(&line.replacen(prefix, "#* SOC0", 1))
+}
+
+#[test]
+fn pps_locked_to_a_coarse_refclock_as_chronyd() {
+    if !installed(&[CHRONYD, CHRONYC]) {
+        return;
+    }
+    let conf = |dir: &Path| {
+        vec![
+            format!(
+                "refclock SOCK {} refid NMEA noselect poll 1",
+                dir.join("nmea.sock").display()
+            ),
+            format!(
+                "refclock SOCK {} refid PPS lock NMEA poll 1",
+                dir.join("pps.sock").display()
+            ),
+            "port 0".to_string(),
+        ]
+    };
+    let kdir = tempfile::tempdir().unwrap();
+    let cdir = tempfile::tempdir().unwrap();
+    let mut lines = kronyd_base(kdir.path());
+    lines.extend(conf(kdir.path()));
+    let kconf = write_conf(kdir.path(), "kronyd.conf", &lines);
+    let kronyd = start_kronyd(kdir.path(), &kconf, &[], &[]);
+    let chronyd = start_chronyd(cdir.path(), &conf(cdir.path()));
+    let _feeder = Feeder::start_pps(vec![kdir.path().to_path_buf(), cdir.path().to_path_buf()]);
+    let ksock = kdir.path().join("kronyd.sock");
+    let csock = cdir.path().join("chronyd.sock");
+    let selected = |sock: &Path| {
+        wait_until(Duration::from_secs(60), || {
+            chronyc(sock, &["sources"])
+                .lines()
+                .any(|l| l.starts_with("#* PPS"))
+        })
+    };
+    assert!(selected(&csock), "chronyd: {}", chronyd.log_text());
+    assert!(
+        selected(&ksock),
+        "kronyd: {}\n{}",
+        kronyd.log_text(),
+        chronyc(&ksock, &["sources"])
+    );
+    let (k, c) = (chronyc(&ksock, &["sources"]), chronyc(&csock, &["sources"]));
+    // NMEA is listed, not selectable, in both.
+    assert!(k.lines().any(|l| l.starts_with("#? NMEA")), "{k}");
+    assert!(c.lines().any(|l| l.starts_with("#? NMEA")), "{c}");
+    let (kp, cp) = (
+        line_offset(&k, "#* PPS ").unwrap(),
+        line_offset(&c, "#* PPS ").unwrap(),
+    );
+    assert!(
+        (kp - cp).abs() < 1e-3,
+        "kronyd {kp}, chronyd {cp}\n{k}\n{c}"
+    );
+    let t = chronyc(&ksock, &["tracking"]);
+    assert_eq!(field(&t, "Reference ID"), Some("50505300 (PPS)"), "{t}");
 }
