@@ -71,7 +71,7 @@ impl HwInterface {
             return;
         }
         log_event(Severity::Debug, format!("Polling PHC on {}", self.name));
-        let readings: Vec<PhcReading> = match self.phc.readings(PHC_READINGS) {
+        let readings: Vec<PhcReading> = match self.phc.readings(PHC_READINGS, self.conf.nocrossts) {
             Ok(r) => r
                 .iter()
                 .map(|r| PhcReading {

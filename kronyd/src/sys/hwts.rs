@@ -4,7 +4,7 @@
 //! on (`SIOCSHWTSTAMP`, or checking with `SIOCGHWTSTAMP` that it already
 //! is), its index (`SIOCGIFINDEX`), the names of all interfaces
 //! (`getifaddrs`), and its PTP hardware clock (`/dev/ptpN`) read against
-//! the system clock (`PTP_SYS_OFFSET`).
+//! the system clock (`PTP_SYS_OFFSET_PRECISE`, `_EXTENDED` or plain).
 //!
 //! Every ioctl goes through libc on a `socket(AF_INET, SOCK_DGRAM, 0)`,
 //! which clknetsim intercepts and answers with its simulated NICs.
@@ -243,13 +243,16 @@ struct PtpClockTime {
     reserved: u32,
 }
 
-/// `struct ptp_sys_offset` (PTP_MAX_SAMPLES = 25).
+/// `PTP_MAX_SAMPLES` (linux/ptp_clock.h).
+const PTP_MAX_SAMPLES: usize = 25;
+
+/// `struct ptp_sys_offset`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 struct PtpSysOffset {
     n_samples: u32,
     rsv: [u32; 3],
-    ts: [PtpClockTime; 2 * 25 + 1],
+    ts: [PtpClockTime; 2 * PTP_MAX_SAMPLES + 1],
 }
 
 /// `PTP_SYS_OFFSET` = _IOW('=', 5, struct ptp_sys_offset).
@@ -262,6 +265,7 @@ const PTP_SYS_OFFSET: libc::c_ulong = (1 << 30)
 #[derive(Debug)]
 pub struct Phc {
     fd: OwnedFd,
+    mode: ReadMode,
 }
 
 impl Phc {
@@ -286,39 +290,142 @@ impl Phc {
         }
         // SAFETY: `raw` is a descriptor open() just returned, owned by nobody else.
         let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw) };
-        Ok(Phc { fd })
+        Ok(Phc {
+            fd,
+            mode: ReadMode::Precise,
+        })
     }
 
-    /// `n` interleaved system/PHC readings (`PTP_SYS_OFFSET`).
+    /// PHC readings as chronyd takes them: one cross timestamp
+    /// (`PTP_SYS_OFFSET_PRECISE`, unless `nocrossts`), else `n` readings
+    /// each between two system readings (`PTP_SYS_OFFSET_EXTENDED`), else
+    /// `n` interleaved readings (`PTP_SYS_OFFSET`). A method that fails is
+    /// not tried again.
     ///
     /// # Errors
-    /// The ioctl's error.
-    pub fn readings(&self, n: usize) -> Result<Vec<PhcReading>, SysError> {
-        let n = n.clamp(1, 25);
-        let mut req = PtpSysOffset {
-            n_samples: n as u32,
-            rsv: [0; 3],
-            ts: [PtpClockTime::default(); 51],
-        };
-        // SAFETY: `req` is a ptp_sys_offset the kernel fills in, at most
-        // 2n+1 of its 51 entries.
-        let r = unsafe { libc::ioctl(self.fd.as_raw_fd(), PTP_SYS_OFFSET as _, &raw mut req) };
+    /// The last method's error.
+    pub fn readings(&mut self, n: usize, nocrossts: bool) -> Result<Vec<PhcReading>, SysError> {
+        let n = n.clamp(1, PTP_MAX_SAMPLES);
+        if self.mode == ReadMode::Precise && !nocrossts {
+            match self.precise() {
+                Ok(r) => return Ok(vec![r]),
+                Err(_) => self.mode = ReadMode::Extended,
+            }
+        }
+        if self.mode != ReadMode::Plain {
+            match self.extended(n) {
+                Ok(r) => return Ok(r),
+                Err(_) => self.mode = ReadMode::Plain,
+            }
+        }
+        self.plain(n)
+    }
+
+    fn ioctl<T>(&self, request: libc::c_ulong, arg: &mut T, op: &str) -> Result<(), SysError> {
+        // SAFETY: `arg` is the struct type `request` expects, alive and
+        // writable for the call; the kernel fills in at most its size.
+        let r = unsafe { libc::ioctl(self.fd.as_raw_fd(), request as _, arg as *mut T) };
         if r < 0 {
             return Err(SysError::Os {
-                op: "ioctl(PTP_SYS_OFFSET)".into(),
+                op: format!("ioctl({op})"),
                 source: std::io::Error::last_os_error(),
             });
         }
-        let t = |c: &PtpClockTime| UnixTime::from_secs_nanos(c.sec, i64::from(c.nsec));
+        Ok(())
+    }
+
+    fn precise(&self) -> Result<PhcReading, SysError> {
+        let mut req = PtpSysOffsetPrecise {
+            device: PtpClockTime::default(),
+            sys_realtime: PtpClockTime::default(),
+            sys_monoraw: PtpClockTime::default(),
+            rsv: [0; 4],
+        };
+        self.ioctl(PTP_SYS_OFFSET_PRECISE, &mut req, "PTP_SYS_OFFSET_PRECISE")?;
+        let sys = time(&req.sys_realtime);
+        Ok(PhcReading {
+            sys_before: sys,
+            phc: time(&req.device),
+            sys_after: sys,
+        })
+    }
+
+    fn extended(&self, n: usize) -> Result<Vec<PhcReading>, SysError> {
+        let mut req = PtpSysOffsetExtended {
+            n_samples: n as u32,
+            rsv: [0; 3],
+            ts: [[PtpClockTime::default(); 3]; PTP_MAX_SAMPLES],
+        };
+        self.ioctl(PTP_SYS_OFFSET_EXTENDED, &mut req, "PTP_SYS_OFFSET_EXTENDED")?;
+        Ok(req.ts[..n]
+            .iter()
+            .map(|r| PhcReading {
+                sys_before: time(&r[0]),
+                phc: time(&r[1]),
+                sys_after: time(&r[2]),
+            })
+            .collect())
+    }
+
+    fn plain(&self, n: usize) -> Result<Vec<PhcReading>, SysError> {
+        let mut req = PtpSysOffset {
+            n_samples: n as u32,
+            rsv: [0; 3],
+            ts: [PtpClockTime::default(); 2 * PTP_MAX_SAMPLES + 1],
+        };
+        self.ioctl(PTP_SYS_OFFSET, &mut req, "PTP_SYS_OFFSET")?;
         Ok((0..n)
             .map(|i| PhcReading {
-                sys_before: t(&req.ts[2 * i]),
-                phc: t(&req.ts[2 * i + 1]),
-                sys_after: t(&req.ts[2 * i + 2]),
+                sys_before: time(&req.ts[2 * i]),
+                phc: time(&req.ts[2 * i + 1]),
+                sys_after: time(&req.ts[2 * i + 2]),
             })
             .collect())
     }
 }
+
+fn time(c: &PtpClockTime) -> UnixTime {
+    UnixTime::from_secs_nanos(c.sec, i64::from(c.nsec))
+}
+
+/// How the PHC is read (the best method that worked so far).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReadMode {
+    Precise,
+    Extended,
+    Plain,
+}
+
+/// `struct ptp_sys_offset_precise`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+struct PtpSysOffsetPrecise {
+    device: PtpClockTime,
+    sys_realtime: PtpClockTime,
+    sys_monoraw: PtpClockTime,
+    rsv: [u32; 4],
+}
+
+/// `struct ptp_sys_offset_extended`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+struct PtpSysOffsetExtended {
+    n_samples: u32,
+    rsv: [u32; 3],
+    ts: [[PtpClockTime; 3]; PTP_MAX_SAMPLES],
+}
+
+/// `PTP_SYS_OFFSET_PRECISE` = _IOWR('=', 8, struct ptp_sys_offset_precise).
+const PTP_SYS_OFFSET_PRECISE: libc::c_ulong = (3 << 30)
+    | ((std::mem::size_of::<PtpSysOffsetPrecise>() as libc::c_ulong) << 16)
+    | ((b'=' as libc::c_ulong) << 8)
+    | 8;
+
+/// `PTP_SYS_OFFSET_EXTENDED` = _IOWR('=', 9, struct ptp_sys_offset_extended).
+const PTP_SYS_OFFSET_EXTENDED: libc::c_ulong = (3 << 30)
+    | ((std::mem::size_of::<PtpSysOffsetExtended>() as libc::c_ulong) << 16)
+    | ((b'=' as libc::c_ulong) << 8)
+    | 9;
 
 #[cfg(test)]
 mod tests {
@@ -330,8 +437,12 @@ mod tests {
         assert_eq!(std::mem::size_of::<HwTstampConfig>(), 12);
         assert_eq!(std::mem::size_of::<IfReq>(), 40);
         assert_eq!(std::mem::size_of::<PtpSysOffset>(), 832);
-        // The value in linux/ptp_clock.h's _IOW('=', 5, ...).
+        assert_eq!(std::mem::size_of::<PtpSysOffsetPrecise>(), 64);
+        assert_eq!(std::mem::size_of::<PtpSysOffsetExtended>(), 1216);
+        // The values of linux/ptp_clock.h's macros.
         assert_eq!(PTP_SYS_OFFSET, 0x4340_3d05);
+        assert_eq!(PTP_SYS_OFFSET_PRECISE, 0xc040_3d08);
+        assert_eq!(PTP_SYS_OFFSET_EXTENDED, 0xc4c0_3d09);
     }
 
     #[test]
