@@ -140,6 +140,8 @@ pub struct Net {
     /// The system clock's corrections, which the PHC tracking takes out.
     free: FreeRunning,
     buf: Vec<u8>,
+    /// Buffers of one recvmmsg call.
+    batch: Vec<Vec<u8>>,
     /// Whether the server sockets were tried (they are opened once).
     server_tried: bool,
     /// The `keyfile` keys: requests of sources with a key are signed, and
@@ -161,6 +163,7 @@ impl Net {
             hw: Vec::new(),
             free: FreeRunning::default(),
             buf: vec![0; RECV_BUFFER],
+            batch: Vec::new(),
             server_tried: false,
             keys: KeyStore::default(),
             nts: None,
@@ -264,62 +267,81 @@ impl Net {
         }
     }
 
-    /// Reads what is waiting on a socket and gives it to the engine.
+    /// Reads what is waiting on a socket, [`socket::RECV_BATCH`] datagrams
+    /// per system call, and gives it to the engine.
     pub fn receive(&mut self, r: SocketRef, engine: &mut Engine, clock: &mut DaemonClock) {
-        let mut buf = std::mem::take(&mut self.buf);
-        for _ in 0..MAX_RECV_PER_WAKE {
+        let mut batch = std::mem::take(&mut self.batch);
+        batch.resize_with(socket::RECV_BATCH, || vec![0; RECV_BUFFER]);
+        let mut read = 0;
+        while read < MAX_RECV_PER_WAKE {
             let Some(sock) = self.socket(r) else { break };
-            let got = match sock.recv(&mut buf) {
-                Ok(Some(got)) => got,
-                Ok(None) => break,
+            let got = match sock.recv_many(&mut batch) {
+                Ok(got) => got,
                 Err(e) => {
                     // ECONNREFUSED after an ICMP port unreachable, etc.
                     log_event(Severity::Debug, format!("Could not receive: {e}"));
                     break;
                 }
             };
-            let Some(from) = got.from.or(match r {
-                SocketRef::Client(id) => engine.source(id).map(|s| s.remote()),
-                _ => None,
-            }) else {
-                continue;
-            };
-            if got.truncated {
-                continue;
+            read += got.len();
+            for (got, buf) in got.iter().zip(&batch) {
+                self.deliver(r, got, buf, engine, clock);
             }
-            let Some(payload) = self.payload(r, &buf[..got.len]) else {
-                continue;
-            };
-            let now = clock.now();
-            let hw = self.hw_time(&got, payload.len(), from.is_ipv4());
-            let (rx_time, rx_kind) = match (hw, got.rx_timestamp) {
-                (Some(t), _) => (clock.kernel_to_clock(t), TimestampKind::Hardware),
-                (None, Some(ts)) if ts.kind == socket::TimestampKind::Kernel => {
-                    (clock.kernel_to_clock(ts.time), TimestampKind::Kernel)
-                }
-                _ => (now, TimestampKind::Daemon),
-            };
-            let bytes = &buf[payload];
-            let (nts_verified, nts) = self.nts_checks(r, bytes, from, engine);
-            let incoming = Incoming {
-                bytes,
-                from,
-                local: got.local.map(|l| l.addr),
-                rx_time,
-                rx_kind,
-                socket: match r {
-                    SocketRef::Client(id) => RxSocket::Client(id),
-                    _ => RxSocket::Server,
-                },
-                mac_verified: nts_verified || self.mac_verified(bytes),
-                nts,
-            };
-            engine.handle_packet(now, &incoming);
-            self.buf = std::mem::take(&mut buf);
-            self.flush(engine, clock);
-            buf = std::mem::take(&mut self.buf);
+            // A short batch emptied the queue.
+            if got.len() < batch.len() {
+                break;
+            }
         }
-        self.buf = buf;
+        self.batch = batch;
+    }
+
+    /// Gives one received datagram to the engine and sends what it answers.
+    fn deliver(
+        &mut self,
+        r: SocketRef,
+        got: &socket::Received,
+        buf: &[u8],
+        engine: &mut Engine,
+        clock: &mut DaemonClock,
+    ) {
+        let Some(from) = got.from.or(match r {
+            SocketRef::Client(id) => engine.source(id).map(|s| s.remote()),
+            _ => None,
+        }) else {
+            return;
+        };
+        if got.truncated {
+            return;
+        }
+        let Some(payload) = self.payload(r, &buf[..got.len.min(buf.len())]) else {
+            return;
+        };
+        let now = clock.now();
+        let hw = self.hw_time(got, payload.len(), from.is_ipv4());
+        let (rx_time, rx_kind) = match (hw, got.rx_timestamp) {
+            (Some(t), _) => (clock.kernel_to_clock(t), TimestampKind::Hardware),
+            (None, Some(ts)) if ts.kind == socket::TimestampKind::Kernel => {
+                (clock.kernel_to_clock(ts.time), TimestampKind::Kernel)
+            }
+            _ => (now, TimestampKind::Daemon),
+        };
+        let bytes = &buf[payload];
+        let (nts_verified, nts) = self.nts_checks(r, bytes, from, engine);
+        let incoming = Incoming {
+            bytes,
+            from,
+            local: got.local.map(|l| l.addr),
+            rx_time,
+            rx_kind,
+            socket: match r {
+                SocketRef::Client(id) => RxSocket::Client(id),
+                _ => RxSocket::Server,
+            },
+            mac_verified: nts_verified || self.mac_verified(bytes),
+            nts,
+        };
+        engine.handle_packet(now, &incoming);
+        self.flush(engine, clock);
     }
 
     /// The system time of a datagram's hardware receive timestamp, if it

@@ -169,6 +169,88 @@ pub(crate) fn recvmsg(
     }))
 }
 
+/// One message of [`recvmmsg`]: where its data, its sender's address and
+/// its control messages go.
+pub(crate) struct MsgSlot<'a> {
+    /// The data buffer (one iovec).
+    pub buf: &'a mut [u8],
+    /// The sender's address.
+    pub name: &'a mut RawAddr,
+    /// Room for control messages.
+    pub control: &'a mut [u8],
+}
+
+/// recvmmsg(2): up to `slots.len()` datagrams in one call, one iovec each,
+/// as chronyd reads its sockets. Empty when nothing is waiting (EAGAIN) or
+/// the call was interrupted; result `i` describes slot `i`.
+// msg_controllen is size_t on glibc but socklen_t on musl (the cast is
+// needed there).
+#[allow(clippy::unnecessary_cast)]
+pub(crate) fn recvmmsg(
+    fd: BorrowedFd<'_>,
+    slots: &mut [MsgSlot<'_>],
+) -> io::Result<Vec<RecvResult>> {
+    if slots.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The iovecs are all made before any msghdr points at them, so that the
+    // vector never moves afterwards.
+    let mut iovs: Vec<libc::iovec> = slots
+        .iter_mut()
+        .map(|s| libc::iovec {
+            iov_base: s.buf.as_mut_ptr().cast(),
+            iov_len: s.buf.len(),
+        })
+        .collect();
+    let mut msgs: Vec<libc::mmsghdr> = Vec::with_capacity(slots.len());
+    for (s, iov) in slots.iter_mut().zip(iovs.iter_mut()) {
+        // SAFETY: mmsghdr is a plain C struct; all zeroes is a valid value,
+        // and every field used is set below.
+        let mut m: libc::mmsghdr = unsafe { std::mem::zeroed() };
+        m.msg_hdr.msg_name = s.name.buf.0.as_mut_ptr().cast();
+        m.msg_hdr.msg_namelen = s.name.buf.0.len() as libc::socklen_t;
+        m.msg_hdr.msg_iov = iov;
+        m.msg_hdr.msg_iovlen = 1;
+        m.msg_hdr.msg_control = s.control.as_mut_ptr().cast();
+        m.msg_hdr.msg_controllen = s.control.len() as _;
+        msgs.push(m);
+    }
+    let vlen = libc::c_uint::try_from(msgs.len()).unwrap_or(libc::c_uint::MAX);
+    // SAFETY: msgs holds vlen headers whose pointers refer to live buffers
+    // of the stated lengths (the slots' buffers, names and controls, and
+    // iovs), all outliving the call; a null timeout is allowed.
+    let ret = unsafe {
+        libc::recvmmsg(
+            fd.as_raw_fd(),
+            msgs.as_mut_ptr(),
+            vlen,
+            0,
+            std::ptr::null_mut(),
+        )
+    };
+    if ret < 0 {
+        let err = io::Error::last_os_error();
+        return match err.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(Vec::new()),
+            _ => Err(err),
+        };
+    }
+    // OK because ret >= 0 here.
+    let n = (ret as usize).min(msgs.len());
+    Ok(msgs[..n]
+        .iter()
+        .zip(slots.iter_mut())
+        .map(|(m, s)| {
+            s.name.len = (m.msg_hdr.msg_namelen as usize).min(s.name.buf.0.len());
+            RecvResult {
+                len: (m.msg_len as usize).min(s.buf.len()),
+                control_len: (m.msg_hdr.msg_controllen as usize).min(s.control.len()),
+                flags: m.msg_hdr.msg_flags,
+            }
+        })
+        .collect())
+}
+
 /// sendmsg(2) with one iovec, an optional destination and control messages.
 pub(crate) fn sendmsg(
     fd: BorrowedFd<'_>,

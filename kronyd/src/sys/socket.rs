@@ -29,6 +29,9 @@ use super::{Aligned, SysError, fd, kernel_version};
 /// address, with room to spare (chrony uses 256 bytes too).
 const CONTROL_LEN: usize = 256;
 
+/// Datagrams read by one [`UdpSocket::recv_many`] call (chronyd reads 16).
+pub const RECV_BATCH: usize = 16;
+
 /// SOF_TIMESTAMPING_* flags (linux/net_tstamp.h) chronyd enables for software
 /// timestamps: SOFTWARE (report them) and RX_SOFTWARE (take them on receive);
 /// OPT_CMSG makes looped-back packets carry IP_PKTINFO too.
@@ -221,15 +224,40 @@ impl UdpSocket {
                 }
             })?;
         let Some(r) = r else { return Ok(None) };
-        let info = cmsg::parse(&control.0[..r.control_len]);
-        Ok(Some(Received {
-            len: r.len,
-            from: name.ip_addr(),
-            local: info.local,
-            rx_timestamp: best_timestamp(info.kernel_ts, info.hw_ts),
-            hw_timestamp: info.hw_ts,
-            truncated: r.flags & libc::MSG_TRUNC != 0,
-        }))
+        Ok(Some(received(&r, &name, &control.0)))
+    }
+
+    /// Receives up to `bufs.len()` datagrams (at most [`RECV_BATCH`]) with
+    /// one recvmmsg call, as chronyd does; result `i` was written to
+    /// `bufs[i]`. Empty when nothing is waiting.
+    ///
+    /// # Errors
+    /// As [`recv`](Self::recv).
+    pub fn recv_many(&self, bufs: &mut [Vec<u8>]) -> Result<Vec<Received>, SysError> {
+        let n = bufs.len().min(RECV_BATCH);
+        let mut names: [RawAddr; RECV_BATCH] = std::array::from_fn(|_| RawAddr::empty());
+        let mut controls: [Aligned<CONTROL_LEN>; RECV_BATCH] =
+            std::array::from_fn(|_| Aligned::zeroed());
+        let mut slots: Vec<fd::MsgSlot<'_>> = bufs[..n]
+            .iter_mut()
+            .zip(names.iter_mut())
+            .zip(controls.iter_mut())
+            .map(|((buf, name), control)| fd::MsgSlot {
+                buf,
+                name,
+                control: &mut control.0,
+            })
+            .collect();
+        let results = fd::recvmmsg(self.fd.as_fd(), &mut slots).map_err(|source| SysError::Os {
+            op: "recvmmsg()".into(),
+            source,
+        })?;
+        drop(slots);
+        Ok(results
+            .iter()
+            .zip(names.iter().zip(controls.iter()))
+            .map(|(r, (name, control))| received(r, name, &control.0))
+            .collect())
     }
 
     /// Reads one message from the error queue; `Ok(None)` when it is empty.
@@ -329,6 +357,19 @@ impl UdpSocket {
 impl AsFd for UdpSocket {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
+    }
+}
+
+/// A datagram's description from what recvmsg/recvmmsg returned.
+fn received(r: &fd::RecvResult, name: &RawAddr, control: &[u8]) -> Received {
+    let info = cmsg::parse(&control[..r.control_len.min(control.len())]);
+    Received {
+        len: r.len,
+        from: name.ip_addr(),
+        local: info.local,
+        rx_timestamp: best_timestamp(info.kernel_ts, info.hw_ts),
+        hw_timestamp: info.hw_ts,
+        truncated: r.flags & libc::MSG_TRUNC != 0,
     }
 }
 

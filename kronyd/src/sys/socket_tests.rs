@@ -250,3 +250,46 @@ fn dscp_values() {
     assert_eq!(dscp_to_tos(63), Some(252));
     assert_eq!(dscp_to_tos(64), None);
 }
+
+#[test]
+fn recv_many_reads_a_batch_with_addresses_and_timestamps() {
+    let srv = server("127.0.0.1:0");
+    let srv_addr = srv.local_addr().expect("addr");
+    let cli = client(srv_addr);
+    let cli_addr = cli.local_addr().expect("client addr");
+    warm_up_rx_timestamping(&srv, &cli);
+    let total = RECV_BATCH + 4;
+    for i in 0..total {
+        let msg = [u8::try_from(i).expect("small"); 48];
+        cli.send(&msg, None, None, false).expect("send");
+    }
+    assert!(wait(&srv, Interest::READABLE).readable);
+    let mut bufs = vec![vec![0u8; 1024]; RECV_BATCH];
+    let mut seen = Vec::new();
+    let mut calls = 0;
+    while seen.len() < total && calls < 100 {
+        calls += 1;
+        let got = srv.recv_many(&mut bufs).expect("recvmmsg");
+        assert!(got.len() <= RECV_BATCH);
+        for (r, buf) in got.iter().zip(&bufs) {
+            assert_eq!(r.len, 48);
+            assert!(!r.truncated);
+            assert_eq!(r.from, Some(cli_addr));
+            let local = r.local.expect("pktinfo");
+            assert_eq!(local.addr, IpAddr::V4(Ipv4Addr::LOCALHOST));
+            let rx = r.rx_timestamp.expect("kernel RX timestamp");
+            assert_eq!(rx.kind, TimestampKind::Kernel);
+            seen.push(buf[0]);
+        }
+    }
+    // In order, each once, and nothing more.
+    let expected: Vec<u8> = (0..total)
+        .map(|i| u8::try_from(i).expect("small"))
+        .collect();
+    assert_eq!(seen, expected);
+    assert!(
+        calls < total,
+        "batched: {calls} calls for {total} datagrams"
+    );
+    assert!(srv.recv_many(&mut bufs).expect("recvmmsg").is_empty());
+}
