@@ -73,6 +73,34 @@ pub fn supported_aeads(ids: &[u32]) -> Vec<Aead> {
     out
 }
 
+/// The address of the NTP server an NTS-KE server negotiated: an address
+/// literal, the NTS-KE server itself (no record, or its own name), or a
+/// name looked up now (blocking, once per NTS-KE session).
+fn negotiated_ip(client: &NtsClient, server: Option<&str>) -> Option<std::net::IpAddr> {
+    let ke_ip = client.ke_addr.ip();
+    let Some(name) = server else {
+        return Some(ke_ip);
+    };
+    if name.eq_ignore_ascii_case(&client.name) {
+        return Some(ke_ip);
+    }
+    let family = if ke_ip.is_ipv4() {
+        crate::resolver::Family::V4
+    } else {
+        crate::resolver::Family::V6
+    };
+    match crate::resolver::resolve_blocking(name, 0, family) {
+        Ok(addrs) if !addrs.is_empty() => addrs.first().map(SocketAddr::ip),
+        _ => {
+            log_event(
+                Severity::Error,
+                format!("Could not resolve NTP server {name} from {}", client.name),
+            );
+            None
+        }
+    }
+}
+
 /// A source's NTS client and the NTP address it belongs to.
 #[derive(Debug)]
 struct Entry {
@@ -318,19 +346,12 @@ impl Nts {
             return;
         };
         if let SessionOutcome::Done(server, port) = e.client.handle_session(mono_now, timed_out) {
-            let ip = server
-                .as_deref()
-                .and_then(|s| s.parse::<std::net::IpAddr>().ok())
-                .unwrap_or(e.client.ke_addr.ip());
-            if server.is_some() && server.as_deref() != Some(&ip.to_string()) {
-                log_event(
-                    Severity::Warn,
-                    format!(
-                        "Ignoring negotiated NTP server name {}",
-                        server.unwrap_or_default()
-                    ),
-                );
-            }
+            let Some(ip) = negotiated_ip(&e.client, server.as_deref()) else {
+                // As chrony: the session counts as failed; cookies dropped.
+                e.client.jar.drop_cookies();
+                self.update(engine, mono_now);
+                return;
+            };
             let addr = SocketAddr::new(ip, port.unwrap_or(e.ntp_addr.port()));
             if addr != e.ntp_addr {
                 match engine.change_source_address(now, id, addr) {

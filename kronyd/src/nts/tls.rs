@@ -8,9 +8,11 @@ use std::sync::Arc;
 
 use krony_wire::nts_ke::{ALPN, EXPORTER_LABEL, NEXT_PROTOCOL_NTPV4};
 use rustls::crypto::CryptoProvider;
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 
 use super::aead::Aead;
 
@@ -111,28 +113,55 @@ impl ClientTls {
     }
 }
 
-/// The server configuration from `ntsservercert`/`ntsserverkey` pairs
-/// (the first pair is served; see ARCHITECTURE.md).
+/// The server's certificates: with several `ntsservercert`/`ntsserverkey`
+/// pairs, the first whose certificate is valid for the name the client
+/// asks for (SNI), else the first.
+#[derive(Debug)]
+struct CertPairs(Vec<Arc<CertifiedKey>>);
+
+impl ResolvesServerCert for CertPairs {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let wanted = hello
+            .server_name()
+            .and_then(|n| ServerName::try_from(n.to_string()).ok());
+        let matches = |ck: &&Arc<CertifiedKey>| {
+            let (Some(name), Some(der)) = (&wanted, ck.cert.first()) else {
+                return false;
+            };
+            webpki::EndEntityCert::try_from(der)
+                .is_ok_and(|ee| ee.verify_is_valid_for_subject_name(name).is_ok())
+        };
+        self.0.iter().find(matches).or(self.0.first()).cloned()
+    }
+}
+
+/// The server configuration from the `ntsservercert`/`ntsserverkey` pairs.
 ///
 /// # Errors
-/// chrony-like messages when a file cannot be read or the key does not
-/// fit the certificate.
+/// chrony-like messages when a file cannot be read or a key does not fit
+/// its certificate.
 pub fn server_config(certs: &[String], keys: &[String]) -> Result<Arc<ServerConfig>, String> {
-    let (Some(cert), Some(key)) = (certs.first(), keys.first()) else {
+    if certs.is_empty() || certs.len() != keys.len() {
         return Err("Missing NTS server certificate or key".into());
-    };
-    let chain = load_certs(Path::new(cert))?;
-    if chain.is_empty() {
-        return Err(format!("Could not load certificate {cert}"));
     }
-    let key =
-        PrivateKeyDer::from_pem_file(key).map_err(|e| format!("Could not load key {key} : {e}"))?;
-    let mut config = ServerConfig::builder_with_provider(provider())
+    let provider = provider();
+    let mut pairs = Vec::new();
+    for (cert, key) in certs.iter().zip(keys) {
+        let chain = load_certs(Path::new(cert))?;
+        if chain.is_empty() {
+            return Err(format!("Could not load certificate {cert}"));
+        }
+        let key = PrivateKeyDer::from_pem_file(key)
+            .map_err(|e| format!("Could not load key {key} : {e}"))?;
+        let ck = CertifiedKey::from_der(chain, key, &provider)
+            .map_err(|e| format!("Could not set TLS credentials : {e}"))?;
+        pairs.push(Arc::new(ck));
+    }
+    let mut config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(|e| format!("Could not set TLS credentials : {e}"))?
         .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .map_err(|e| format!("Could not set TLS credentials : {e}"))?;
+        .with_cert_resolver(Arc::new(CertPairs(pairs)));
     config.alpn_protocols = vec![ALPN.to_vec()];
     config.max_early_data_size = 0;
     Ok(Arc::new(config))
@@ -157,4 +186,81 @@ pub fn export_keys(
     let s2c =
         conn.export_keying_material(vec![0; aead.key_len()], EXPORTER_LABEL, Some(&context))?;
     Ok((c2s, s2c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A self-signed certificate for `name`, written to `dir`.
+    fn cert(dir: &Path, name: &str) -> (String, String) {
+        let ck = rcgen::generate_simple_self_signed(vec![name.to_string()]).expect("cert");
+        let c = dir.join(format!("{name}.crt"));
+        let k = dir.join(format!("{name}.key"));
+        std::fs::write(&c, ck.cert.pem()).expect("write");
+        std::fs::write(&k, ck.key_pair.serialize_pem()).expect("write");
+        (c.display().to_string(), k.display().to_string())
+    }
+
+    /// C2S and S2C keys.
+    type KeyPair = (Vec<u8>, Vec<u8>);
+
+    /// Moves what `from` has to send to `to`.
+    fn pass(
+        from: &mut rustls::Connection,
+        to: &mut rustls::Connection,
+    ) -> Result<(), rustls::Error> {
+        let mut buf = Vec::new();
+        while from.wants_write() {
+            from.write_tls(&mut buf).expect("write");
+        }
+        if !buf.is_empty() {
+            to.read_tls(&mut buf.as_slice()).expect("read");
+            to.process_new_packets()?;
+        }
+        Ok(())
+    }
+
+    /// Runs a handshake in memory; the keys both sides export.
+    fn handshake(
+        client: Arc<ClientConfig>,
+        server: Arc<ServerConfig>,
+        name: &str,
+    ) -> Result<(KeyPair, KeyPair), rustls::Error> {
+        let sni = ServerName::try_from(name.to_string()).expect("name");
+        let mut c = rustls::Connection::Client(rustls::ClientConnection::new(client, sni)?);
+        let mut s = rustls::Connection::Server(rustls::ServerConnection::new(server)?);
+        for _ in 0..10 {
+            pass(&mut c, &mut s)?;
+            pass(&mut s, &mut c)?;
+        }
+        assert_eq!(c.alpn_protocol(), Some(ALPN));
+        Ok((
+            export_keys(&c, Aead::AesSivCmac256)?,
+            export_keys(&s, Aead::AesSivCmac256)?,
+        ))
+    }
+
+    #[test]
+    fn the_pair_for_the_requested_name_is_served() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (ca, ka) = cert(dir.path(), "a.test");
+        let (cb, kb) = cert(dir.path(), "b.test");
+        let server = server_config(&[ca.clone(), cb.clone()], &[ka, kb]).expect("server");
+        let mut tls = ClientTls::new(vec![(0, ca.into()), (0, cb.into())], false);
+        let client = tls.config(0).expect("client");
+        for name in ["a.test", "b.test"] {
+            let (ck, sk) = handshake(client.clone(), server.clone(), name).expect(name);
+            assert_eq!(ck, sk, "both sides export the same keys");
+            assert_eq!(ck.0.len(), 32);
+            assert_ne!(ck.0, ck.1, "C2S and S2C differ");
+        }
+        // A name no certificate has fails verification.
+        assert!(handshake(client, server, "c.test").is_err());
+        // Another certificate set trusts nothing here.
+        let untrusted = tls.config(1).expect("client");
+        let (c2, k2) = cert(dir.path(), "a2.test");
+        let other = server_config(&[c2], &[k2]).expect("server");
+        assert!(handshake(untrusted, other, "a2.test").is_err());
+    }
 }
