@@ -167,6 +167,23 @@ fn rtcfile_without_a_device_logs_as_chronyd_and_answers_513() {
         Duration::from_secs(5)
     ));
     assert!(c.log_text().contains(&open_error));
+    drop(k);
+
+    // The default device, where the machine has none (containers).
+    if !Path::new("/dev/rtc").exists() {
+        let (_, log) = run_kronyd(
+            d,
+            &[
+                format!("rtcfile {}", d.join("rtc").display()),
+                "port 0".to_string(),
+            ],
+            &["-t", "1"],
+        );
+        assert!(
+            log.contains("Could not open RTC device /dev/rtc : No such file or directory"),
+            "{log}"
+        );
+    }
 }
 
 #[test]

@@ -394,7 +394,13 @@ fn shutdown(daemon: &mut Daemon) {
     }
     daemon.outputs.dump_sources(&daemon.engine, now);
     if let Some(r) = &mut daemon.devices.rtc {
-        r.finish(&daemon.engine);
+        // With -x the frequency correction lives in the virtual clock:
+        // chronyd's null driver drops it with the offset at exit.
+        let unapplied = match &daemon.clock {
+            DaemonClock::Virtual(v) => v.correction_secs(),
+            DaemonClock::System(_) => 0.0,
+        };
+        r.finish(&daemon.engine, unapplied);
     }
     daemon.save_nts();
     log_event(Severity::Info, logging::exiting_message());

@@ -312,13 +312,18 @@ impl RtcDriver {
         }
     }
 
-    /// At exit: interrupts off, the coefficients saved if valid.
-    pub fn finish(&mut self, engine: &Engine) {
+    /// At exit, after the engine dropped its pending offset: interrupts
+    /// off, the coefficients saved if valid. `unapplied` (s) is the part of
+    /// the correction the engine does not hold (`-x`'s virtual frequency
+    /// correction), which chronyd's null driver drops at exit too, moving
+    /// the coefficients onto the uncorrected clock as chronyd does.
+    pub fn finish(&mut self, engine: &Engine, unapplied: f64) {
         if self.device.is_none() {
             return;
         }
         self.switch_interrupts(false);
-        if let Some(Some(c)) = engine.rtc_parameters() {
+        if let Some(Some(mut c)) = engine.rtc_parameters() {
+            c.offset += unapplied;
             self.write_file(&c);
         }
         self.device = None;
