@@ -28,8 +28,9 @@ const NEEDED: u32 = libc::SOF_TIMESTAMPING_RX_HARDWARE
 /// A converted timestamp further than this from the kernel's software one
 /// is not believed (chrony's MAX_TS_DELAY), seconds.
 const MAX_TS_DELAY: f64 = 1.0;
-/// The link speed assumed, Mb/s (chrony starts with 1 Gb/s).
-const LINK_SPEED_MBPS: f64 = 1000.0;
+/// The link speed assumed until the driver tells, Mb/s (chrony starts
+/// with 1 Gb/s).
+const DEFAULT_LINK_SPEED: u32 = 1000;
 /// Bytes of Ethernet, IPv4 and UDP headers before the NTP message, and the
 /// same for IPv6 (no VLAN tags or IP options).
 const L2_UDP4_NTP_START: usize = 42;
@@ -52,6 +53,11 @@ pub struct HwInterface {
     pub rx: bool,
     /// The PHC's tracking against the system clock.
     pub clock: HwClock,
+    /// The link speed, Mb/s (0: unknown, no RX correction), read after
+    /// every PHC sample as chronyd does.
+    pub link_speed: u32,
+    /// The socket for its ioctls.
+    ctl: IfControl,
 }
 
 /// What a received packet's timestamp conversion needs.
@@ -96,6 +102,7 @@ impl HwInterface {
             ),
         );
         self.clock.accumulate(c.hw, c.local, c.err);
+        self.update_link_speed();
         log_event(
             Severity::Debug,
             format!(
@@ -107,11 +114,26 @@ impl HwInterface {
         );
     }
 
+    /// Reads the link speed (the RX timestamp correction depends on it).
+    fn update_link_speed(&mut self) {
+        match self.ctl.link_speed(&self.name) {
+            Ok(speed) if speed != self.link_speed => {
+                self.link_speed = speed;
+                log_event(
+                    Severity::Debug,
+                    format!("Updated speed of {} to {speed} Mb/s", self.name),
+                );
+            }
+            Ok(_) => {}
+            Err(e) => log_event(Severity::Debug, e),
+        }
+    }
+
     /// The system time of a hardware timestamp `hw` taken when `kernel`
-    /// (the software timestamp, system time) was: RX timestamps (`rx_len`:
-    /// the NTP message's length) are moved from the start of the frame to
-    /// its end, then `rxcomp` is subtracted, or `txcomp` added to TX ones.
-    /// `None` while the PHC is not tracked, or for an implausible result.
+    /// (the software timestamp, system time) was: RX timestamps (`rx`) are
+    /// moved from the start of the frame to its end at the link speed, then
+    /// `rxcomp` is subtracted, or `txcomp` added to TX ones. `None` while
+    /// the PHC is not tracked, or for an implausible result.
     pub fn convert(
         &mut self,
         hw: UnixTime,
@@ -121,16 +143,17 @@ impl HwInterface {
     ) -> Option<UnixTime> {
         self.poll_phc(kernel, free);
         let (hw, comp) = match rx {
-            Some(RxInfo { len, ipv4 }) => {
+            Some(RxInfo { len, ipv4 }) if self.link_speed > 0 => {
                 let start = if ipv4 {
                     L2_UDP4_NTP_START
                 } else {
                     L2_UDP6_NTP_START
                 };
                 let l2 = (start + len + FCS_LEN) as f64;
-                let duration = l2 * 8.0 / (LINK_SPEED_MBPS * 1e6);
+                let duration = l2 * 8.0 / (f64::from(self.link_speed) * 1e6);
                 (hw.add_secs(duration), -self.conf.rxcomp)
             }
+            Some(_) => (hw, -self.conf.rxcomp),
             None => (hw, self.conf.txcomp),
         };
         let (ts, _err) = self.clock.cook(hw)?;
@@ -259,6 +282,8 @@ fn enable(ctl: &IfControl, conf: &HwTimestamp, name: &str) -> Option<HwInterface
         conf: conf.clone(),
         rx: filter != FILTER_NONE,
         clock: HwClock::new(HwClockConfig::from_directive(conf)),
+        link_speed: DEFAULT_LINK_SPEED,
+        ctl: IfControl::new().ok()?,
     })
 }
 

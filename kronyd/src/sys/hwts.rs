@@ -44,6 +44,32 @@ struct EthtoolTsInfo {
     rx_reserved: [u32; 3],
 }
 
+/// `ETHTOOL_GSET` (linux/ethtool.h).
+const ETHTOOL_GSET: u32 = 0x1;
+
+/// `struct ethtool_cmd` (the legacy link settings).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+struct EthtoolCmd {
+    cmd: u32,
+    supported: u32,
+    advertising: u32,
+    speed: u16,
+    duplex: u8,
+    port: u8,
+    phy_address: u8,
+    transceiver: u8,
+    autoneg: u8,
+    mdio_support: u8,
+    maxtxpkt: u32,
+    maxrxpkt: u32,
+    speed_hi: u16,
+    eth_tp_mdix: u8,
+    eth_tp_mdix_ctrl: u8,
+    lp_advertising: u32,
+    reserved: [u32; 2],
+}
+
 /// `struct hwtstamp_config`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
@@ -158,6 +184,23 @@ impl IfControl {
             phc_index: info.phc_index,
             rx_filters: info.rx_filters,
         })
+    }
+
+    /// The interface's link speed in Mb/s (`ETHTOOL_GSET`); 0 when the
+    /// driver does not know it.
+    ///
+    /// # Errors
+    /// `ioctl(SIOCETHTOOL)`'s error.
+    pub fn link_speed(&self, name: &str) -> Result<u32, SysError> {
+        let mut cmd = EthtoolCmd {
+            cmd: ETHTOOL_GSET,
+            ..EthtoolCmd::default()
+        };
+        let mut req = Self::request(name, (&raw mut cmd).cast())?;
+        self.ioctl(libc::SIOCETHTOOL, &mut req, "SIOCETHTOOL")?;
+        let speed = u32::from(cmd.speed) | u32::from(cmd.speed_hi) << 16;
+        // SPEED_UNKNOWN is all ones.
+        Ok(if speed == u32::MAX { 0 } else { speed })
     }
 
     /// Switches hardware timestamping on: TX on and `rx_filter`.
@@ -434,6 +477,7 @@ mod tests {
     #[test]
     fn struct_layouts_match_the_kernel() {
         assert_eq!(std::mem::size_of::<EthtoolTsInfo>(), 44);
+        assert_eq!(std::mem::size_of::<EthtoolCmd>(), 44);
         assert_eq!(std::mem::size_of::<HwTstampConfig>(), 12);
         assert_eq!(std::mem::size_of::<IfReq>(), 40);
         assert_eq!(std::mem::size_of::<PtpSysOffset>(), 832);
@@ -452,6 +496,8 @@ mod tests {
         assert!(ctl.index("no-such-if0").is_err());
         assert!(ctl.index("a-name-much-too-long-for-linux").is_err());
         let info = ctl.ts_info("lo").expect("ethtool");
+        // Loopback has no link settings.
+        assert!(ctl.link_speed("lo").is_err());
         let hw = libc::SOF_TIMESTAMPING_RAW_HARDWARE | libc::SOF_TIMESTAMPING_TX_HARDWARE;
         assert_eq!(info.so_timestamping & hw, 0);
         assert!(
