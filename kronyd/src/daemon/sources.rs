@@ -4,7 +4,7 @@
 //! pool member the engine gives up on (unreachable, falseticker) is moved
 //! to an address the pool's name gives that no source uses yet.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 
 use krony_config::{SourceKind, SourceSpec};
@@ -64,6 +64,9 @@ pub struct Sources {
     source_dirs: Vec<Vec<String>>,
     /// The lines of `specs` that came from the `sourcedir` files, in use.
     from_dirs: Vec<usize>,
+    /// Source ids reserved for the lines whose names are not resolved yet,
+    /// so that the reports keep the order of the configuration.
+    reserved: BTreeMap<usize, VecDeque<SourceId>>,
     /// The lines added by chronyc `add`.
     from_commands: Vec<usize>,
     /// `initstepslew` while it measures.
@@ -87,6 +90,7 @@ impl Sources {
             source_dirs: Vec::new(),
             from_dirs: Vec::new(),
             from_commands: Vec::new(),
+            reserved: BTreeMap::new(),
             init: None,
             started: false,
         }
@@ -195,6 +199,7 @@ impl Sources {
         }
         self.in_flight.retain(|_, l| l.spec_index != i);
         self.retries.retain(|(_, l)| l.spec_index != i);
+        self.reserved.remove(&i);
     }
 
     /// Adds the source of configured line `i`, or starts its lookup.
@@ -209,14 +214,26 @@ impl Sources {
                 self.add(now, engine, i, &[addr]);
             }
             Some(_) => {}
-            None => self.lookup(
-                now,
-                Lookup {
-                    spec_index: i,
-                    purpose: Purpose::Add,
-                    retry_delay: RETRY_FIRST,
-                },
-            ),
+            None => {
+                // Keep the place of the line in the reports (chronyd
+                // registers a named source at once, before it resolves).
+                let n = match spec.kind {
+                    SourceKind::Pool => {
+                        (spec.options.maxsources as usize).clamp(1, MAX_POOL_SOURCES)
+                    }
+                    SourceKind::Server | SourceKind::Peer => 1,
+                };
+                let ids = (0..n).map(|_| engine.reserve_source_id()).collect();
+                self.reserved.insert(i, ids);
+                self.lookup(
+                    now,
+                    Lookup {
+                        spec_index: i,
+                        purpose: Purpose::Add,
+                        retry_delay: RETRY_FIRST,
+                    },
+                )
+            }
         }
     }
 
@@ -384,7 +401,20 @@ impl Sources {
             if added == wanted {
                 break;
             }
-            match engine.add_source(now, *addr, spec.kind, &spec.options, &spec.host) {
+            let reserved = self.reserved.get_mut(&i).and_then(|r| r.pop_front());
+            let result = match reserved {
+                Some(id) => {
+                    engine.add_source_as(id, now, *addr, spec.kind, &spec.options, &spec.host)
+                }
+                None => engine.add_source(now, *addr, spec.kind, &spec.options, &spec.host),
+            };
+            if let (Err(_), Some(id)) = (&result, reserved) {
+                // Not used: keep it for the next address.
+                if let Some(r) = self.reserved.get_mut(&i) {
+                    r.push_front(id);
+                }
+            }
+            match result {
                 Ok(id) => {
                     // chronyd names a pool once, when its first member comes.
                     let first = !self.origin.values().any(|l| *l == i);
@@ -620,6 +650,28 @@ mod tests {
         assert_eq!(s.in_flight.len(), 1);
         s.replace(now.add_secs(MAX_REPLACE_INTERVAL + 1.0), ids[1]);
         assert_eq!(s.in_flight.len(), 2);
+    }
+
+    #[test]
+    fn named_sources_keep_their_place_in_the_configuration() {
+        let now = UnixTime::from_secs_nanos(1e9 as i64, 0);
+        let mut e = engine();
+        let mut s = Sources::new(
+            specs("server localhost\nserver 127.0.0.1 port 1234\n"),
+            Family::Any,
+        );
+        s.start(now, &mut e);
+        assert_eq!(e.source_ids().len(), 1, "the address at once");
+        // The name resolves after the address was added.
+        let resolved: SocketAddr = "127.0.0.1:123".parse().expect("addr");
+        s.add(now, &mut e, 0, &[resolved]);
+        let order: Vec<SocketAddr> = e
+            .source_ids()
+            .into_iter()
+            .filter_map(|id| e.source(id).map(|x| x.remote()))
+            .collect();
+        let literal: SocketAddr = "127.0.0.1:1234".parse().expect("addr");
+        assert_eq!(order, vec![resolved, literal]);
     }
 
     #[test]

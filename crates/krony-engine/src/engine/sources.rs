@@ -39,7 +39,37 @@ impl Engine {
         options: &SourceOptions,
         name: &str,
     ) -> Result<SourceId, EngineError> {
-        if self.source_by_addr(addr).is_some() {
+        let id = self.reserve_source_id();
+        self.add_source_as(id, now, addr, kind, options, name)
+    }
+
+    /// A new source id, for a source added later with
+    /// [`add_source_as`](Self::add_source_as): reports list sources in the
+    /// order of their ids, so a driver that reserves ids in the order of the
+    /// configuration keeps that order whatever order names resolve in, as
+    /// chronyd registers its sources at start.
+    pub fn reserve_source_id(&mut self) -> SourceId {
+        let id = SourceId(self.next_id);
+        self.next_id += 1;
+        id
+    }
+
+    /// [`add_source`](Self::add_source) with an id from
+    /// [`reserve_source_id`](Self::reserve_source_id).
+    ///
+    /// # Errors
+    /// [`EngineError::SourceExists`] if a source has this address and port
+    /// or this id.
+    pub fn add_source_as(
+        &mut self,
+        id: SourceId,
+        now: UnixTime,
+        addr: SocketAddr,
+        kind: ConfigKind,
+        options: &SourceOptions,
+        name: &str,
+    ) -> Result<SourceId, EngineError> {
+        if self.source_by_addr(addr).is_some() || self.sources.contains_key(&id) {
             return Err(EngineError::SourceExists(addr));
         }
         let assoc = match kind {
@@ -61,8 +91,6 @@ impl Engine {
         );
         source.set_log_raw_measurements(self.cfg.log_raw_measurements);
         source.start(self.cook(now));
-        let id = SourceId(self.next_id);
-        self.next_id += 1;
         self.sources.insert(
             id,
             Slot {
