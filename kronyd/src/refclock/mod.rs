@@ -68,10 +68,10 @@ impl Drop for RefclockDrivers {
 }
 
 /// chronyd's "failed : strerror" tail of a system error.
-fn os_text(e: &crate::sys::SysError) -> String {
+pub(crate) fn os_text(e: &crate::sys::SysError) -> String {
     e.raw_os_error().map_or_else(
         || e.to_string(),
-        |n| std::io::Error::from_raw_os_error(n).to_string(),
+        |n| crate::files::os_error_text(&std::io::Error::from_raw_os_error(n)),
     )
 }
 

@@ -46,23 +46,21 @@ impl PpsDevice {
     /// # Errors
     /// chronyd's fatal messages.
     pub fn open(path: &str, clear: bool) -> Result<Self, String> {
-        let fd = open_device(Path::new(path)).map_err(|e| match e.raw_os_error() {
-            Some(n) => format!(
-                "Could not open {path} : {}",
-                std::io::Error::from_raw_os_error(n)
-            ),
-            None => format!("Could not open {path} : {e}"),
-        })?;
+        let fd = open_device(Path::new(path))
+            .map_err(|e| format!("Could not open {path} : {}", super::os_text(&e)))?;
         let err = |what: &str, e: crate::sys::SysError| {
-            let os = e.raw_os_error().map_or_else(
-                || e.to_string(),
-                |n| std::io::Error::from_raw_os_error(n).to_string(),
-            );
-            format!("{what}() failed on {path} : {os}")
+            format!("{what}() failed on {path} : {}", super::os_text(&e))
         };
         let mut buf = Aligned::<1280>::zeroed();
-        ioctl_buf(fd.as_fd(), PPS_GETCAP, "PPS_GETCAP", &mut buf)
-            .map_err(|e| err("time_pps_getcap", e))?;
+        // timepps.h's time_pps_create checks the device with PPS_GETCAP and
+        // reports EOPNOTSUPP when it is not a PPS device.
+        ioctl_buf(fd.as_fd(), PPS_GETCAP, "PPS_GETCAP", &mut buf).map_err(|_| {
+            let e = std::io::Error::from_raw_os_error(libc::EOPNOTSUPP);
+            format!(
+                "time_pps_create() failed on {path} : {}",
+                crate::files::os_error_text(&e)
+            )
+        })?;
         let caps = i32_at(&buf.0, 0);
         let mut params = Aligned::<1280>::zeroed();
         ioctl_buf(fd.as_fd(), PPS_GETPARAMS, "PPS_GETPARAMS", &mut params)
@@ -97,13 +95,8 @@ impl PpsDevice {
         // pps_fdata: info (48 bytes), then the timeout: zero, and valid, so
         // that the kernel does not wait.
         buf.0[60..64].copy_from_slice(&(!PPS_TIME_INVALID).to_ne_bytes());
-        ioctl_buf(self.fd.as_fd(), PPS_FETCH, "PPS_FETCH", &mut buf).map_err(|e| {
-            let os = e.raw_os_error().map_or_else(
-                || e.to_string(),
-                |n| std::io::Error::from_raw_os_error(n).to_string(),
-            );
-            format!("time_pps_fetch() failed : {os}")
-        })?;
+        ioctl_buf(self.fd.as_fd(), PPS_FETCH, "PPS_FETCH", &mut buf)
+            .map_err(|e| format!("time_pps_fetch() failed : {}", super::os_text(&e)))?;
         let b = &buf.0;
         let (seq, at) = if self.clear {
             (i32_at(b, 4) as u32, 24)
