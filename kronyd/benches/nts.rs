@@ -25,6 +25,8 @@ use rand::rngs::StdRng;
 // At the crate root, so that their `super::` paths resolve as in kronyd.
 #[path = "../src/nts/aead.rs"]
 mod aead;
+#[path = "../src/nts/certtime.rs"]
+mod certtime;
 #[path = "../src/nts/cookies.rs"]
 mod cookies;
 #[path = "../src/nts/ke_client.rs"]

@@ -33,6 +33,21 @@ fn make_cert(dir: &Path, tag: &str) -> (PathBuf, PathBuf) {
     (cert, key)
 }
 
+/// As [`make_cert`], valid only in 2001.
+fn make_expired_cert(dir: &Path) -> (PathBuf, PathBuf) {
+    let mut params =
+        rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+            .unwrap();
+    params.not_before = rcgen::date_time_ymd(2001, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2002, 1, 1);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let (c, k) = (dir.join("old-cert.pem"), dir.join("old-key.pem"));
+    std::fs::write(&c, cert.pem()).unwrap();
+    std::fs::write(&k, key.serialize_pem()).unwrap();
+    (c, k)
+}
+
 /// A free TCP port on 127.0.0.1.
 fn free_tcp_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -322,4 +337,24 @@ fn f_nts_nak_leads_to_a_new_nts_ke() {
         authdata_row(&sock).is_some_and(|r| col(&r, 2) >= 2 && col(&r, 8) >= 7)
     });
     assert!(ok, "{:?}\n{}", authdata_row(&sock), client.log_text());
+}
+
+#[test]
+fn g_nocerttimecheck_accepts_an_expired_certificate_before_synchronisation() {
+    if !installed(&[CHRONYD, CHRONYC]) {
+        return;
+    }
+    let sdir = tempfile::tempdir().unwrap();
+    let cdir = tempfile::tempdir().unwrap();
+    let (cert, key) = make_expired_cert(sdir.path());
+    let (port, ke_port) = (free_port(), free_tcp_port());
+    let lines = server_lines(sdir.path(), port, ke_port, &cert, &key);
+    let _server = start_chronyd(sdir.path(), &lines);
+    let mut lines = client_lines(port, ke_port, &cert);
+    lines.push("port 0".into());
+    lines.push("nocerttimecheck 1".into());
+    let client = kronyd(cdir.path(), &lines);
+    let sock = cdir.path().join("kronyd.sock");
+    wait_selected(&sock, &client);
+    assert!(nts_row_ok(&authdata_row(&sock).unwrap(), 7));
 }

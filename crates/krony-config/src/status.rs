@@ -83,7 +83,7 @@ pub const DIRECTIVES: &[(&str, DirectiveStatus)] = &[
     ("minsamples", Implemented),
     ("minsources", Implemented),
     ("minstratum", Implemented),
-    ("nocerttimecheck", Todo),
+    ("nocerttimecheck", Implemented),
     ("noclientlog", Implemented),
     ("nosystemcert", Implemented),
     ("ntpsigndsocket", Todo),

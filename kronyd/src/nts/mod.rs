@@ -19,6 +19,7 @@
 //!   request checks, and the NTS-KE listener.
 
 pub mod aead;
+pub mod certtime;
 pub mod client;
 pub mod cookies;
 pub mod dump;
@@ -127,6 +128,9 @@ pub struct Nts {
     aeads: Vec<Aead>,
     refresh: u32,
     dumpdir: Option<PathBuf>,
+    /// `nocerttimecheck`: certificate times are not checked before the
+    /// clock is synchronised.
+    no_cert_time_check: bool,
     /// The NTS-KE server and its cookie keys (`ntsserverkey` given).
     pub server: Option<NtsServer>,
     /// The NTS request being answered (its sender and what the response
@@ -148,6 +152,7 @@ impl Nts {
             tls: ClientTls::new(trusted, !config.no_system_cert),
             aeads: supported_aeads(&config.nts_aeads),
             refresh: config.nts_refresh,
+            no_cert_time_check: config.no_cert_time_check > 0,
             dumpdir: config.nts_dumpdir.as_ref().map(PathBuf::from),
             server: None,
             pending: None,
@@ -204,6 +209,10 @@ impl Nts {
                 },
             );
         }
+        let check = !self.no_cert_time_check || engine.reference().is_synchronised();
+        self.tls
+            .time_checks
+            .store(check, std::sync::atomic::Ordering::Relaxed);
         self.update(engine, mono_now);
     }
 

@@ -8,6 +8,9 @@ use std::sync::Arc;
 
 use krony_wire::nts_ke::{ALPN, EXPORTER_LABEL, NEXT_PROTOCOL_NTPV4};
 use rustls::crypto::CryptoProvider;
+use std::sync::atomic::AtomicBool;
+
+use rustls::client::WebPkiServerVerifier;
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
@@ -15,6 +18,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 
 use super::aead::Aead;
+use super::certtime::TimeCheckVerifier;
 
 /// Where Debian (and most distributions) keep the system's trusted CAs.
 const SYSTEM_CA_FILES: [&str; 3] = [
@@ -62,6 +66,9 @@ pub struct ClientTls {
     trusted: Vec<(u32, PathBuf)>,
     system: bool,
     built: BTreeMap<u32, Arc<ClientConfig>>,
+    /// Whether certificate times are checked (`nocerttimecheck` turns the
+    /// checks off until the clock is synchronised).
+    pub time_checks: Arc<AtomicBool>,
 }
 
 impl ClientTls {
@@ -71,6 +78,7 @@ impl ClientTls {
             trusted,
             system,
             built: BTreeMap::new(),
+            time_checks: Arc::new(AtomicBool::new(true)),
         }
     }
 
@@ -101,11 +109,22 @@ impl ClientTls {
                 roots.add_parsable_certificates(certs);
             }
         }
-        let mut config = ClientConfig::builder_with_provider(provider())
+        let builder = ClientConfig::builder_with_provider(provider())
             .with_protocol_versions(&[&rustls::version::TLS13])
-            .map_err(|e| format!("Could not set TLS credentials : {e}"))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+            .map_err(|e| format!("Could not set TLS credentials : {e}"))?;
+        let roots = Arc::new(roots);
+        let webpki = WebPkiServerVerifier::builder_with_provider(roots.clone(), provider()).build();
+        let mut config = match webpki {
+            Ok(v) => builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(TimeCheckVerifier::new(
+                    v,
+                    self.time_checks.clone(),
+                )))
+                .with_no_client_auth(),
+            // No trusted certificate at all: every handshake fails.
+            Err(_) => builder.with_root_certificates(roots).with_no_client_auth(),
+        };
         config.alpn_protocols = vec![ALPN.to_vec()];
         let config = Arc::new(config);
         self.built.insert(set, config.clone());
@@ -262,5 +281,29 @@ mod tests {
         let (c2, k2) = cert(dir.path(), "a2.test");
         let other = server_config(&[c2], &[k2]).expect("server");
         assert!(handshake(untrusted, other, "a2.test").is_err());
+    }
+
+    #[test]
+    fn expired_certificates_pass_only_without_time_checks() {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut params =
+            rcgen::CertificateParams::new(vec!["old.test".to_string()]).expect("params");
+        params.not_before = rcgen::date_time_ymd(2001, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2002, 1, 1);
+        let key = rcgen::KeyPair::generate().expect("key");
+        let cert = params.self_signed(&key).expect("cert");
+        let (c, k) = (dir.path().join("old.crt"), dir.path().join("old.key"));
+        std::fs::write(&c, cert.pem()).expect("write");
+        std::fs::write(&k, key.serialize_pem()).expect("write");
+        let server =
+            server_config(&[c.display().to_string()], &[k.display().to_string()]).expect("server");
+        let mut tls = ClientTls::new(vec![(0, c)], false);
+        let client = tls.config(0).expect("client");
+        assert!(handshake(client.clone(), server.clone(), "old.test").is_err());
+        tls.time_checks
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        assert!(handshake(client.clone(), server.clone(), "old.test").is_ok());
+        // The name is still checked.
+        assert!(handshake(client, server, "other.test").is_err());
     }
 }
