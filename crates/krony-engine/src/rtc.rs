@@ -246,8 +246,12 @@ impl RtcTracker {
     /// Follows a change of the system clock: the samples' system times and
     /// the coefficients move with it; an unknown step drops the samples.
     pub(crate) fn follow(&mut self, ch: &ClockChange) {
-        if ch.kind == ChangeKind::UnknownStep {
-            self.samples.clear();
+        match ch.kind {
+            ChangeKind::UnknownStep => self.samples.clear(),
+            // The timer is a raw time: it moves with a step, as the
+            // scheduler's timeouts do.
+            ChangeKind::Step => self.timer = self.timer.map(|t| t.add_secs(-ch.doffset)),
+            ChangeKind::Adjust => {}
         }
         for s in &mut self.samples {
             s.1 = adjust_time(s.1, ch.cooked, ch.dfreq, ch.doffset).0;

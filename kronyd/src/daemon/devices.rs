@@ -5,6 +5,7 @@ use std::os::fd::BorrowedFd;
 
 use krony_engine::{Engine, UnixTime};
 
+use super::net::timeout_ns;
 use super::rtc::RtcDriver;
 use super::tempcomp::TempCompSensor;
 
@@ -29,17 +30,25 @@ impl Devices {
         }
     }
 
-    /// The earliest timer (raw clock time).
-    pub fn deadline(&self, engine: &Engine) -> Option<UnixTime> {
-        let tc = self.tempcomp.as_ref().map(TempCompSensor::deadline);
-        let rtc = self.rtc.as_ref().and_then(|_| engine.rtc_timeout());
+    /// Nanoseconds until the earliest timer: the sensor's on the monotonic
+    /// clock (`mono`), the RTC's on the raw clock (`now`).
+    pub fn timeout_ns(&self, engine: &Engine, now: UnixTime, mono: UnixTime) -> Option<u64> {
+        let tc = self
+            .tempcomp
+            .as_ref()
+            .map(|t| timeout_ns(mono, t.deadline()));
+        let rtc = self
+            .rtc
+            .as_ref()
+            .and_then(|_| engine.rtc_timeout())
+            .map(|d| timeout_ns(now, d));
         tc.into_iter().chain(rtc).min()
     }
 
-    /// Fires the timers that are due.
-    pub fn handle_timeout(&mut self, now: UnixTime, engine: &mut Engine) {
+    /// Fires the timers that are due at raw time `now`, monotonic `mono`.
+    pub fn handle_timeout(&mut self, now: UnixTime, mono: UnixTime, engine: &mut Engine) {
         if let Some(t) = &mut self.tempcomp {
-            t.handle_timeout(now, engine);
+            t.handle_timeout(now, mono, engine);
         }
         if engine.rtc_timeout().is_some_and(|t| t <= now) {
             engine.handle_rtc_timeout(now);

@@ -164,10 +164,7 @@ impl Daemon {
         let engine = self.engine.poll_timeout().map(|d| timeout_ns(now, d));
         let retry = self.sources.next_retry().map(|d| timeout_ns(now, d));
         let quit = self.quit_at.map(|d| timeout_ns(monotonic_now(), d));
-        let devices = self
-            .devices
-            .deadline(&self.engine)
-            .map(|d| timeout_ns(now, d));
+        let devices = self.devices.timeout_ns(&self.engine, now, monotonic_now());
         [engine, retry, quit, devices, self.nts_timeout()]
             .into_iter()
             .flatten()
@@ -223,13 +220,8 @@ impl Daemon {
             self.refclocks.poll_due(&mut self.engine, &self.clock);
             self.engine.handle_timeout(now);
         }
-        if self
-            .devices
-            .deadline(&self.engine)
-            .is_some_and(|t| t <= now)
-        {
-            self.devices.handle_timeout(now, &mut self.engine);
-        }
+        self.devices
+            .handle_timeout(now, monotonic_now(), &mut self.engine);
         self.fire_nts_timers();
         self.drain(now);
     }

@@ -194,7 +194,8 @@ fn start(opts: &Options, config: Config) -> Result<(Daemon, Option<PidFile>), St
         sources.start(now, &mut engine);
         engine.rtc_start_measurements();
     }
-    let devices = Devices::new(tempcomp::TempCompSensor::from_config(&config, now)?, rtc);
+    let sensor = tempcomp::TempCompSensor::from_config(&config, monotonic_now())?;
+    let devices = Devices::new(sensor, rtc);
     engine.start_refclocks(now);
     if opts.scfilter_level != 0 {
         enable_scfilter(opts.scfilter_level, &config)?;

@@ -13,13 +13,14 @@ pub struct TempCompSensor {
     path: String,
     interval: f64,
     model: TempCompModel,
-    /// Raw clock time of the next reading.
+    /// Monotonic time of the next reading (steps of the clock do not move
+    /// it, as they do not move chronyd's timeouts).
     next: UnixTime,
 }
 
 impl TempCompSensor {
-    /// The `tempcomp` directive's sensor, first read at `now`; `None`
-    /// without the directive.
+    /// The `tempcomp` directive's sensor, first read at monotonic time
+    /// `now`; `None` without the directive.
     ///
     /// # Errors
     /// chrony's fatal messages for an unreadable or bad point file.
@@ -50,14 +51,15 @@ impl TempCompSensor {
         }))
     }
 
-    /// When the sensor is due (raw clock time).
+    /// When the sensor is due (monotonic time).
     pub fn deadline(&self) -> UnixTime {
         self.next
     }
 
-    /// Reads the sensor if due and hands the temperature to the engine.
-    pub fn handle_timeout(&mut self, now: UnixTime, engine: &mut Engine) {
-        if now < self.next {
+    /// Reads the sensor if due at monotonic time `mono` and hands the
+    /// temperature to the engine (raw time `now`).
+    pub fn handle_timeout(&mut self, now: UnixTime, mono: UnixTime, engine: &mut Engine) {
+        if mono < self.next {
             return;
         }
         match std::fs::read_to_string(&self.path)
@@ -72,7 +74,7 @@ impl TempCompSensor {
                 format!("Could not read temperature from {}", self.path),
             ),
         }
-        self.next = now.add_secs(self.interval);
+        self.next = mono.add_secs(self.interval);
     }
 }
 

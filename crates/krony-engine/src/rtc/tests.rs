@@ -139,6 +139,16 @@ fn clock_changes_move_samples_and_coefficients() {
         kind: ChangeKind::Step,
     });
     assert!((t.report().seconds_fast - (before + 0.5)).abs() < 1e-9);
+    // The measurement timer moved back with the clock.
+    let timer = t.poll_timeout().expect("timer");
+    t.follow(&ClockChange {
+        raw: last,
+        cooked: last,
+        dfreq: 0.0,
+        doffset: 100.0,
+        kind: ChangeKind::Step,
+    });
+    assert_eq!(t.poll_timeout(), Some(timer.add_secs(-100.0)));
     t.follow(&ClockChange {
         raw: last,
         cooked: last,
