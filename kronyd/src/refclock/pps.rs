@@ -97,17 +97,42 @@ impl PpsDevice {
         buf.0[60..64].copy_from_slice(&(!PPS_TIME_INVALID).to_ne_bytes());
         ioctl_buf(self.fd.as_fd(), PPS_FETCH, "PPS_FETCH", &mut buf)
             .map_err(|e| format!("time_pps_fetch() failed : {}", super::os_text(&e)))?;
-        let b = &buf.0;
-        let (seq, at) = if self.clear {
-            (i32_at(b, 4) as u32, 24)
-        } else {
-            (i32_at(b, 0) as u32, 8)
-        };
-        let ts = (i64_at(b, at), i64::from(i32_at(b, at + 8)));
+        let (seq, ts) = parse_fetch(&buf.0, self.clear);
         if seq == self.last_seq || ts == (0, 0) {
             return Ok(None);
         }
         self.last_seq = seq;
         Ok(Some(ts))
+    }
+}
+
+/// The sequence number and time (seconds, nanoseconds) of the assert or
+/// (`clear`) clear edge in a `struct pps_fdata`: `pps_kinfo` holds the
+/// assert and clear sequence numbers (u32 @0, @4), then `pps_ktime`s
+/// (i64 seconds, i32 nanoseconds, u32 flags) for assert @8 and clear @24.
+fn parse_fetch(b: &[u8], clear: bool) -> (u32, (i64, i64)) {
+    let (seq, at) = if clear {
+        (i32_at(b, 4) as u32, 24)
+    } else {
+        (i32_at(b, 0) as u32, 8)
+    };
+    (seq, (i64_at(b, at), i64::from(i32_at(b, at + 8))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fetch_layout() {
+        let mut b = [0u8; 64];
+        b[0..4].copy_from_slice(&7u32.to_ne_bytes());
+        b[4..8].copy_from_slice(&3u32.to_ne_bytes());
+        b[8..16].copy_from_slice(&1_700_000_000i64.to_ne_bytes());
+        b[16..20].copy_from_slice(&123i32.to_ne_bytes());
+        b[24..32].copy_from_slice(&1_700_000_001i64.to_ne_bytes());
+        b[32..36].copy_from_slice(&456i32.to_ne_bytes());
+        assert_eq!(parse_fetch(&b, false), (7, (1_700_000_000, 123)));
+        assert_eq!(parse_fetch(&b, true), (3, (1_700_000_001, 456)));
     }
 }

@@ -328,3 +328,40 @@ fn local_refclock_follows_frequency_changes_without_being_selected() {
         sim.logs
     );
 }
+
+#[test]
+fn unlocked_pps_takes_over_from_a_coarse_refclock() {
+    // A coarse source 20 ms off (with the `offset` correcting most of it)
+    // synchronises the clock well enough for an unlocked PPS, whose
+    // seconds come from the clock; the PPS then wins selection.
+    let conf = "refclock SOCK /tmp/nmea.sock refid NMEA offset 0.02 delay 0.1 poll 2\n\
+                refclock SOCK /tmp/pps.sock refid PPS poll 2 pps\n\
+                maxupdateskew 10000\n";
+    let mut sim = Sim::new(conf, 0.1, 30e-6);
+    let ids = sim.engine.refclock_ids();
+    let (nmea, pps) = (ids[0], ids[1]);
+    let mut pulses = 0;
+    sim.run(900.0, 0.5, |s, true_now| {
+        if (true_now.fract()).abs() > 1e-9 {
+            return;
+        }
+        let now = s.raw(true_now);
+        let coarse = RefclockSample {
+            sys_time: s.raw(true_now - 0.4),
+            ref_time: t(true_now - 0.4 - 0.02),
+            leap: 0,
+        };
+        s.engine.handle_refclock_sample(now, nmea, coarse);
+        let sys = s.raw(true_now);
+        let second = f64::from(sys.subsec_nanos()) * 1e-9;
+        if s.engine.handle_refclock_pulse(now, pps, sys, second) {
+            pulses += 1;
+        }
+    });
+    assert!(pulses > 500, "pulses {pulses}");
+    let raw = sim.raw(sim.now);
+    let rows = sim.engine.sources(raw);
+    let row = rows.iter().find(|r| r.id == pps).expect("pps");
+    assert_eq!(row.state, ReportState::Selected, "{rows:?}");
+    assert!(sim.offset.abs() < 1e-5, "offset {}", sim.offset);
+}
