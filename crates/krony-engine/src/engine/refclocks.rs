@@ -424,6 +424,15 @@ impl Engine {
     /// A poll's filtered sample: into the statistics, then selection.
     fn refclock_filtered(&mut self, now: UnixTime, id: SourceId, sample: &crate::stats::Sample) {
         let stratum = self.refclock_stratum(now, id, sample.time);
+        let near_leap = self
+            .reference
+            .is_sample_near_leap(now, sample.time, sample.offset);
+        if near_leap {
+            self.events.push_back(EngineEvent::log(
+                LogLevel::Info,
+                "Dropping sample around leap second",
+            ));
+        }
         let Some(slot) = self.refclocks.slots.get_mut(&id) else {
             return;
         };
@@ -433,7 +442,7 @@ impl Engine {
             .local
             .then(|| slot.source.local_stats())
             .flatten();
-        slot.source.accumulate_filtered(sample, stratum);
+        slot.source.accumulate_filtered(sample, stratum, near_leap);
         let regression = slot.source.stats_mut().take_regression();
         let ref_id = slot.source.ref_id();
         let leap = slot.source.leap();

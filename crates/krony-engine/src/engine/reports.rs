@@ -213,7 +213,11 @@ impl Engine {
     pub fn report_leap(&self, id: SourceId) -> Option<crate::clock::LeapStatus> {
         match self.sources.get(&id) {
             Some(s) => Some(s.source.leap()),
-            None => self.refclocks.slots.get(&id).map(|r| r.source.leap()),
+            None => self
+                .refclocks
+                .slots
+                .get(&id)
+                .map(|r| r.source.status_leap()),
         }
     }
 

@@ -472,14 +472,18 @@ impl RefclockSource {
     }
 
     /// A filtered sample goes to the statistics with this stratum (the
-    /// reachability gets a 1 first); returns the new regression's
-    /// figures if it succeeded.
-    pub fn accumulate_filtered(&mut self, sample: &Sample, stratum: u8) -> bool {
+    /// reachability gets a 1 first), unless it is `near_leap` (within
+    /// seconds of a leap second: dropped, as chronyd does). Returns
+    /// whether it was accumulated.
+    pub fn accumulate_filtered(&mut self, sample: &Sample, stratum: u8, near_leap: bool) -> bool {
         if self.params.local {
             self.leap = LeapStatus::Unsynchronised;
         }
         self.update_reachability(true);
         self.status = (stratum, self.leap);
+        if near_leap {
+            return false;
+        }
         if self
             .stats
             .accumulate_sample(sample, stratum, self.leap)
