@@ -67,6 +67,11 @@ fn source_at(engine: &Engine, index: i64) -> Option<SourceId> {
 /// The source with this IP address (chronyd looks sources up by address
 /// alone, whatever the port).
 pub(super) fn source_by_ip(engine: &Engine, addr: &CmdAddr) -> Option<SourceId> {
+    if let CmdAddr::Id(n) = addr {
+        // chronyc's ID#N: a source whose name is not resolved yet.
+        let id = SourceId(*n);
+        return engine.is_unresolved(id).then_some(id);
+    }
     let ip = addr.ip()?;
     engine
         .source_ids()
@@ -262,6 +267,8 @@ fn tracking(engine: &mut Engine, now: UnixTime) -> ReplyBody {
 fn report_addr(engine: &Engine, id: SourceId, addr: std::net::SocketAddr) -> CmdAddr {
     if engine.refclock(id).is_some() {
         CmdAddr::Unspec
+    } else if engine.is_unresolved(id) {
+        CmdAddr::Id(id.0)
     } else {
         CmdAddr::from(addr.ip())
     }
@@ -281,7 +288,11 @@ fn source_data(engine: &Engine, now: UnixTime, index: i64) -> Answer {
         krony_engine::source::Association::SymmetricActive => 1,
     };
     ok(ReplyBody::SourceData(SourceData {
-        ip_addr: CmdAddr::from(row.addr.ip()),
+        ip_addr: if engine.is_unresolved(id) {
+            CmdAddr::Id(id.0)
+        } else {
+            CmdAddr::from(row.addr.ip())
+        },
         poll: i16::from(row.poll),
         stratum: u16::from(row.stratum),
         state: row.state.wire_value(),

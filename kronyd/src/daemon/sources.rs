@@ -188,12 +188,15 @@ impl Sources {
         for id in ids {
             self.origin.remove(&id);
             let addr = engine.source(id).map(|s| s.remote());
+            let unresolved = engine.is_unresolved(id);
             if engine.remove_source(now, id).is_ok() && pool.is_none() {
                 if let (Some(addr), Some(spec)) = (addr, self.specs.get(i)) {
-                    log_event(
-                        level,
-                        format!("Removed source {}", source_text(&addr, spec)),
-                    );
+                    let text = if unresolved {
+                        format!("ID#{:010} ({})", id.0, spec.host)
+                    } else {
+                        source_text(&addr, spec)
+                    };
+                    log_event(level, format!("Removed source {text}"));
                 }
             }
         }
@@ -223,7 +226,20 @@ impl Sources {
                     }
                     SourceKind::Server | SourceKind::Peer => 1,
                 };
-                let ids = (0..n).map(|_| engine.reserve_source_id()).collect();
+                let ids: VecDeque<SourceId> = (0..n).map(|_| engine.reserve_source_id()).collect();
+                if spec.kind != SourceKind::Pool {
+                    // A server or peer is listed at once as ID#N (chronyd).
+                    if let Some(&id) = ids.front() {
+                        if engine
+                            .add_unresolved_source(id, now, spec.kind, &spec.options, &spec.host)
+                            .is_ok()
+                        {
+                            self.origin.insert(id, i);
+                            let text = format!("ID#{:010} ({})", id.0, spec.host);
+                            log_event(self.log_level(i), format!("Added source {text}"));
+                        }
+                    }
+                }
                 self.reserved.insert(i, ids);
                 self.lookup(
                     now,
@@ -403,6 +419,16 @@ impl Sources {
             }
             let reserved = self.reserved.get_mut(&i).and_then(|r| r.pop_front());
             let result = match reserved {
+                Some(id) if engine.is_unresolved(id) => {
+                    // Listed since the start: it gets its address now.
+                    match engine.resolve_source(now, id, *addr) {
+                        Ok(()) => {
+                            added += 1;
+                            continue;
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
                 Some(id) => {
                     engine.add_source_as(id, now, *addr, spec.kind, &spec.options, &spec.host)
                 }
@@ -661,7 +687,11 @@ mod tests {
             Family::Any,
         );
         s.start(now, &mut e);
-        assert_eq!(e.source_ids().len(), 1, "the address at once");
+        // The name is listed at once as a placeholder (chronyd's ID#1).
+        let ids = e.source_ids();
+        assert_eq!(ids.len(), 2);
+        assert!(e.is_unresolved(ids[0]) && !e.is_unresolved(ids[1]));
+        assert_eq!(e.activity().unresolved, 1);
         // The name resolves after the address was added.
         let resolved: SocketAddr = "127.0.0.1:123".parse().expect("addr");
         s.add(now, &mut e, 0, &[resolved]);
@@ -672,6 +702,8 @@ mod tests {
             .collect();
         let literal: SocketAddr = "127.0.0.1:1234".parse().expect("addr");
         assert_eq!(order, vec![resolved, literal]);
+        assert_eq!(e.source_ids(), ids, "the placeholder got the address");
+        assert_eq!(e.activity().unresolved, 0);
     }
 
     #[test]

@@ -31,6 +31,7 @@ mod separation;
 mod smoothing;
 mod sources;
 mod tempcomp;
+mod unresolved;
 
 #[cfg(test)]
 mod tests;
@@ -170,6 +171,9 @@ struct Slot {
     selection: Option<crate::select::SourceReport>,
     /// State restored from a dump file (`-r`).
     restored: Option<dumps::Restored>,
+    /// Registered before its name resolved: a placeholder address, not
+    /// polling (chronyd's `ID#` sources).
+    unresolved: bool,
 }
 
 /// The timekeeping engine: sources, selection, discipline, server.

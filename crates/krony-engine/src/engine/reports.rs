@@ -92,8 +92,7 @@ pub struct ActivityReport {
     pub burst_online: u32,
     /// Sources in a burst, returning to offline.
     pub burst_offline: u32,
-    /// Sources whose address is not resolved (the daemon's count; always 0
-    /// here, as the engine only holds resolved sources).
+    /// Sources whose address is not resolved yet.
     pub unresolved: u32,
 }
 
@@ -230,6 +229,10 @@ impl Engine {
     pub fn activity(&self) -> ActivityReport {
         let mut r = ActivityReport::default();
         for s in self.sources.values() {
+            if s.unresolved {
+                r.unresolved += 1;
+                continue;
+            }
             match s.source.activity() {
                 Activity::Online => r.online += 1,
                 Activity::Offline => r.offline += 1,

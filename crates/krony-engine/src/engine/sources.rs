@@ -69,6 +69,21 @@ impl Engine {
         options: &SourceOptions,
         name: &str,
     ) -> Result<SourceId, EngineError> {
+        self.insert_source(id, now, addr, kind, options, name, false)
+    }
+
+    /// Creates the source; an unresolved one is not started.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn insert_source(
+        &mut self,
+        id: SourceId,
+        now: UnixTime,
+        addr: SocketAddr,
+        kind: ConfigKind,
+        options: &SourceOptions,
+        name: &str,
+        unresolved: bool,
+    ) -> Result<SourceId, EngineError> {
         if self.source_by_addr(addr).is_some() || self.sources.contains_key(&id) {
             return Err(EngineError::SourceExists(addr));
         }
@@ -90,7 +105,9 @@ impl Engine {
             rng,
         );
         source.set_log_raw_measurements(self.cfg.log_raw_measurements);
-        source.start(self.cook(now));
+        if !unresolved {
+            source.start(self.cook(now));
+        }
         self.sources.insert(
             id,
             Slot {
@@ -99,6 +116,7 @@ impl Engine {
                 options: select,
                 selection: None,
                 restored: None,
+                unresolved,
             },
         );
         // The driver logs "Added source/pool": it knows the names, pools
@@ -133,6 +151,9 @@ impl Engine {
     ) -> Result<(), EngineError> {
         if self.source_by_addr(addr).is_some_and(|other| other != id) {
             return Err(EngineError::SourceExists(addr));
+        }
+        if self.is_unresolved(id) {
+            return self.resolve_source(now, id, addr);
         }
         let cooked = self.cook(now);
         let slot = self
