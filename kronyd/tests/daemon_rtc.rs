@@ -272,3 +272,45 @@ fn tempcomp_log_and_the_frequency_served_match_chronyd() {
         );
     }
 }
+
+#[test]
+fn tempcomp_point_file_and_an_unreadable_sensor() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sensor = d.join("temp");
+    std::fs::write(&sensor, "25.0\n").unwrap();
+    let points = d.join("points");
+    std::fs::write(&points, "20.0 -1.0\n30.0 3.0\n40.0 4.0\n").unwrap();
+    let logdir = d.join("log");
+    let lines = vec![
+        format!("tempcomp {} 1 {}", sensor.display(), points.display()),
+        "log tempcomp".into(),
+        format!("logdir {}", logdir.display()),
+        "port 0".into(),
+    ];
+    let (_, log) = run_kronyd(d, &lines, &["-t", "2"]);
+    assert!(!log.contains("not acted on"), "{log}");
+    let tc = std::fs::read_to_string(logdir.join("tempcomp.log")).unwrap();
+    // Halfway between the first two points.
+    let first = tc.lines().nth(3).unwrap_or_default();
+    assert!(first.ends_with("  2.5000e+01  1.0000e+00"), "{tc}");
+
+    // A sensor that cannot be read is reported, as chronyd does.
+    std::fs::remove_file(&sensor).unwrap();
+    let (_, log) = run_kronyd(d, &lines, &["-t", "1"]);
+    assert!(
+        log.contains(&format!(
+            "Could not read temperature from {}",
+            sensor.display()
+        )),
+        "{log}"
+    );
+    // A point file with one point is fatal.
+    std::fs::write(&points, "20.0 -1.0\n").unwrap();
+    let (code, log) = run_kronyd(d, &lines, &["-t", "1"]);
+    assert_eq!(code, Some(1), "{log}");
+    assert!(
+        log.contains(&format!("Not enough points in {}", points.display())),
+        "{log}"
+    );
+}

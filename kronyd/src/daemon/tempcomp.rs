@@ -5,6 +5,7 @@ use krony_config::{Config, TempCompModel as ConfigModel};
 use krony_engine::tempcomp::{TempCompModel, parse_sensor};
 use krony_engine::{Engine, UnixTime};
 
+use crate::files::os_error_text;
 use crate::logging::{Severity, log_event};
 
 /// The sensor, its model and when to read it next.
@@ -37,7 +38,7 @@ impl TempCompSensor {
             },
             ConfigModel::Points(path) => {
                 let text = std::fs::read_to_string(path)
-                    .map_err(|e| format!("Could not open {path} : {e}"))?;
+                    .map_err(|e| format!("Could not open {path} : {}", os_error_text(&e)))?;
                 TempCompModel::parse_points(&text, path).map_err(|e| e.to_string())?
             }
         };
