@@ -48,6 +48,16 @@ fn make_expired_cert(dir: &Path) -> (PathBuf, PathBuf) {
     (c, k)
 }
 
+/// Waits until something listens on 127.0.0.1:`port` (a server's NTS-KE
+/// socket), so that a client's first NTS-KE is not refused, which would
+/// delay its next attempt by 16 s (chrony's back-off).
+fn wait_listening(port: u16) {
+    let ok = wait_until(Duration::from_secs(20), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    assert!(ok, "nothing listens on NTS-KE port {port}");
+}
+
 /// A free TCP port on 127.0.0.1.
 fn free_tcp_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -105,7 +115,9 @@ fn selected(socket: &Path) -> bool {
 }
 
 fn wait_selected(socket: &Path, who: &Proc) {
-    let ok = wait_until(Duration::from_secs(30), || selected(socket));
+    // Long enough for one NTS-KE retry after a NAK or a refused connection
+    // on a loaded machine.
+    let ok = wait_until(Duration::from_secs(60), || selected(socket));
     assert!(
         ok,
         "source not selected:\n{}\n{}\nlog:\n{}",
@@ -136,16 +148,25 @@ fn a_kronyd_client_of_chronyd_nts_server() {
     let (port, ke_port) = (free_port(), free_tcp_port());
     let lines = server_lines(sdir.path(), port, ke_port, &cert, &key);
     let server = start_chronyd(sdir.path(), &lines);
+    wait_listening(ke_port);
     let mut lines = client_lines(port, ke_port, &cert);
     lines.push("port 0".into());
     let started = Instant::now();
-    let client = kronyd(cdir.path(), &lines);
+    // -d -d: debug messages, among them the NTS-KE session's duration.
+    let mut conf = kronyd_base(cdir.path());
+    conf.extend_from_slice(&lines);
+    let conf = write_conf(cdir.path(), "kronyd.conf", &conf);
+    let client = start_kronyd(cdir.path(), &conf, &["-d"], &[]);
     let sock = cdir.path().join("kronyd.sock");
     wait_selected(&sock, &client);
     eprintln!(
         "kronyd selected chronyd over NTS after {:?}",
         started.elapsed()
     );
+    let log = client.log_text();
+    let took = log.lines().find(|l| l.contains("NTS-KE session with"));
+    assert!(took.is_some_and(|l| l.contains("completed in")), "{log}");
+    eprintln!("{}", took.unwrap_or_default());
     let row = authdata_row(&sock).unwrap();
     assert!(nts_row_ok(&row, 7), "authdata: {row:?}");
     let ntpdata = chronyc(&sock, &["ntpdata", "127.0.0.1"]);
@@ -175,6 +196,7 @@ fn b_chronyd_client_of_kronyd_nts_server() {
         sdir.path(),
         &server_lines(sdir.path(), port, ke_port, &cert, &key),
     );
+    wait_listening(ke_port);
     let ssock = sdir.path().join("kronyd.sock");
     let client = start_chronyd(cdir.path(), &client_lines(port, ke_port, &cert));
     let csock = cdir.path().join("chronyd.sock");
@@ -215,6 +237,7 @@ fn c_kronyd_client_of_kronyd_nts_server() {
         sdir.path(),
         &server_lines(sdir.path(), port, ke_port, &cert, &key),
     );
+    wait_listening(ke_port);
     let mut lines = client_lines(port, ke_port, &cert);
     lines.push("port 0".into());
     let client = kronyd(cdir.path(), &lines);
@@ -250,6 +273,7 @@ fn d_untrusted_certificate_fails_nts_ke() {
     let (port, ke_port) = (free_port(), free_tcp_port());
     let lines = server_lines(sdir.path(), port, ke_port, &cert, &key);
     let _server = start_chronyd(sdir.path(), &lines);
+    wait_listening(ke_port);
     let mut lines = client_lines(port, ke_port, &other);
     lines.push("port 0".into());
     let client = kronyd(cdir.path(), &lines);
@@ -283,6 +307,7 @@ fn e_cookies_survive_a_restart() {
     let (port, ke_port) = (free_port(), free_tcp_port());
     let lines = server_lines(sdir.path(), port, ke_port, &cert, &key);
     let _server = start_chronyd(sdir.path(), &lines);
+    wait_listening(ke_port);
     let ssock = sdir.path().join("chronyd.sock");
     let mut lines = client_lines(port, ke_port, &cert);
     lines.push("port 0".into());
@@ -320,6 +345,7 @@ fn f_nts_nak_leads_to_a_new_nts_ke() {
         .filter(|l| !l.starts_with("ntsdumpdir"))
         .collect();
     let server = start_chronyd(sdir.path(), &lines);
+    wait_listening(ke_port);
     let mut clines = client_lines(port, ke_port, &cert);
     clines.push("port 0".into());
     let client = kronyd(cdir.path(), &clines);
@@ -332,6 +358,7 @@ fn f_nts_nak_leads_to_a_new_nts_ke() {
     );
     drop(server);
     let _server = start_chronyd(sdir.path(), &lines);
+    wait_listening(ke_port);
     // The old cookies get an NTS NAK; the client runs NTS-KE again.
     let ok = wait_until(Duration::from_secs(30), || {
         authdata_row(&sock).is_some_and(|r| col(&r, 2) >= 2 && col(&r, 8) >= 7)
@@ -350,6 +377,7 @@ fn g_nocerttimecheck_accepts_an_expired_certificate_before_synchronisation() {
     let (port, ke_port) = (free_port(), free_tcp_port());
     let lines = server_lines(sdir.path(), port, ke_port, &cert, &key);
     let _server = start_chronyd(sdir.path(), &lines);
+    wait_listening(ke_port);
     let mut lines = client_lines(port, ke_port, &cert);
     lines.push("port 0".into());
     lines.push("nocerttimecheck 1".into());

@@ -231,6 +231,15 @@ impl NtsClient {
             Err(e) => return self.invalid_response(mono_now, &e.to_string()),
         };
         let keys = export_keys(s.tls(), response.aead);
+        let took = mono_now.as_nanos() - (s.deadline.as_nanos() - SESSION_TIMEOUT_NS);
+        log_event(
+            Severity::Debug,
+            format!(
+                "NTS-KE session with {} completed in {:.3} ms",
+                s.label,
+                took as f64 / 1e6
+            ),
+        );
         s.close();
         let _ = s.handle_ready();
         self.session = None;
