@@ -267,7 +267,7 @@ impl Engine {
         let offset = pulse::fold_offset(-second + p.offset, p.rate);
         let accepted = match slot.source.lock() {
             Some(lock) => self.locked_pulse(id, lock, &p, cooked_time, offset, dispersion),
-            None => self.unlocked_pulse(now, id, &p, offset, dispersion),
+            None => self.unlocked_pulse(now, id, &p, offset),
         };
         let Some((offset, leap)) = accepted else {
             return false;
@@ -335,9 +335,7 @@ impl Engine {
         id: SourceId,
         p: &RefclockParams,
         offset: f64,
-        dispersion: f64,
     ) -> Option<(f64, LeapStatus)> {
-        let _ = dispersion;
         let params = self.reference.server_params(now);
         let leap = params.leap;
         let distance = params.root_delay.abs() / 2.0 + params.root_dispersion;
