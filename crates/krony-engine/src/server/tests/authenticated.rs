@@ -134,3 +134,39 @@ fn kod_to_an_authenticated_request_is_signed_but_not_counted() {
         s.counters().responses - s.counters().kod_responses
     );
 }
+
+#[test]
+fn nts_requests_follow_the_drivers_verdict() {
+    let mut s = server(None);
+    let mut rng = rng();
+    let mut nts = request(4, Mode::Client, 0, 0, 3);
+    nts.extensions.push(ExtensionField {
+        field_type: ExtensionField::NTS_UNIQUE_IDENTIFIER,
+        body: vec![9; 32],
+    });
+    let bytes = nts.to_vec().expect("emit");
+    let mut rx = received(&bytes, t(0.0));
+    // Valid: a normal response, counted as authenticated.
+    rx.nts = NtsCheck::Valid;
+    let r = s
+        .handle_request(&rx, t(0.0), &synced(), None, &mut rng)
+        .expect("response");
+    assert_eq!(r.kind, ResponseKind::Basic);
+    assert_eq!(parse(&r).kiss_code(), None);
+    assert_eq!(s.server_stats().ntp_auth_hits, 1);
+    // NAK: a KoD NTSN, not counted.
+    rx.nts = NtsCheck::Nak;
+    let r = s
+        .handle_request(&rx, t(1.0), &synced(), None, &mut rng)
+        .expect("NAK");
+    assert_eq!(r.kind, ResponseKind::Kod(KissCode::Ntsn));
+    let p = parse(&r);
+    assert_eq!((p.stratum, p.kiss_code()), (0, Some(KissCode::Ntsn)));
+    assert_eq!(s.server_stats().ntp_auth_hits, 1);
+    // Not checked (no NTS server): dropped.
+    rx.nts = NtsCheck::NotChecked;
+    assert!(
+        s.handle_request(&rx, t(2.0), &synced(), None, &mut rng)
+            .is_none()
+    );
+}

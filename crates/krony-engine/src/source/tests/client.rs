@@ -272,6 +272,63 @@ fn authentication_test_5_without_and_with_a_key() {
 }
 
 #[test]
+fn nts_source_polls_when_ready_and_needs_a_verified_response() {
+    let params = SourceParams {
+        auth: AuthMode::Nts,
+        ..SourceParams::default()
+    };
+    let mut h = Harness::new(params);
+    // Without cookies nothing is sent: each poll counts as missed.
+    assert!(h.next_request().is_none());
+    assert_eq!(h.src.ntp_data_report().counters.total_tx, 0);
+    h.src.set_nts_ready(true);
+    let tx = h.next_request().expect("request once ready");
+    assert_eq!(tx.mac_key_id, None);
+    let (mut resp, at) = h.response_to(&tx);
+    resp.extensions.push(krony_wire::ntp::ExtensionField {
+        field_type: krony_wire::ntp::ExtensionField::NTS_UNIQUE_IDENTIFIER,
+        body: vec![1; 32],
+    });
+    resp.extensions.push(krony_wire::ntp::ExtensionField {
+        field_type: krony_wire::ntp::ExtensionField::NTS_AUTH_AND_EEF,
+        body: vec![0; 36],
+    });
+    // Not verified by the driver (forged, wrong UID): test 5 fails.
+    let RxOutcome::Tested(t) = h.deliver(&resp, at) else {
+        panic!("not tested")
+    };
+    assert!(!t.tests.t5_authentic && !t.valid);
+    // Verified: good.
+    let tx = h.next_request().expect("request");
+    let (mut resp2, at) = h.response_to(&tx);
+    resp2.extensions = resp.extensions.clone();
+    let rp = ReceivedPacket {
+        packet: &resp2,
+        rx: LocalTimestamp::daemon(at),
+        local_addr: Some(local_ip()),
+        mac_verified: true,
+    };
+    h.now = at;
+    let RxOutcome::Tested(t) = h.src.handle_packet(at, &rp, &h.ctx) else {
+        panic!("not tested")
+    };
+    assert!(t.tests.t5_authentic && t.good);
+    // A plain response to an NTS source is never authentic.
+    let tx = h.next_request().expect("request");
+    let (plain, at) = h.response_to(&tx);
+    let rp = ReceivedPacket {
+        packet: &plain,
+        rx: LocalTimestamp::daemon(at),
+        local_addr: Some(local_ip()),
+        mac_verified: true,
+    };
+    let RxOutcome::Tested(t) = h.src.handle_packet(at, &rp, &h.ctx) else {
+        panic!("not tested")
+    };
+    assert!(!t.tests.t5_authentic);
+}
+
+#[test]
 fn requests_and_unrelated_modes_are_not_tested() {
     let mut h = Harness::new(SourceParams::default());
     let tx = h.next_request().expect("request");
