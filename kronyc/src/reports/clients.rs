@@ -8,7 +8,7 @@ use krony_wire::cmdmon::{
 };
 use serde::Serialize;
 
-use super::{json_addr, json_ago, print_json, timespec_parts, timespec_unix_s};
+use super::{Rows, json_addr, json_ago, print_json, timespec_parts, timespec_unix_s};
 use crate::client::Client;
 use crate::report::{Field, Rec, header, log_form};
 
@@ -159,11 +159,11 @@ pub fn cmd_clients<W: Write>(c: &mut Client<W>, args: &str) -> bool {
         eprintln!("Invalid syntax for clients command");
         return false;
     };
-    let (csv, wide, json) = (c.set.csv, c.set.wide, c.set.json);
-    if !json {
+    let (csv, wide) = (c.set.csv, c.set.wide);
+    if !c.set.json {
         c.print(&clients_header(o.nke, wide, csv));
     }
-    let mut rows = Vec::new();
+    let mut rows = Rows::new(c);
     let mut next = 0u32;
     loop {
         let req = Request::ClientAccessesByIndex(ClientAccessesQuery {
@@ -186,20 +186,14 @@ pub fn cmd_clients<W: Write>(c: &mut Client<W>, args: &str) -> bool {
             }
             let name = c.host_label(&client.ip, 25 + wide);
             let row = ClientRow::new(*client, o.nke, name);
-            if json {
-                rows.push(row);
-            } else {
-                c.print(&row.rec(wide).render(csv));
-            }
+            rows.add(c, row, |r| r.rec(wide));
         }
         next = page.next_index;
         if next >= page.n_indices || page.clients.len() < MAX_CLIENT_ACCESSES {
             break;
         }
     }
-    if json {
-        print_json(c, &rows);
-    }
+    rows.finish(c);
     true
 }
 

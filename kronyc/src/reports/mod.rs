@@ -10,11 +10,12 @@ pub mod system;
 
 use std::io::Write;
 
-use krony_wire::cmdmon::{CmdAddr, ReplyBody, ReplyCode, Request, Timespec};
+use krony_wire::cmdmon::{CmdAddr, ReplyBody, ReplyCode, Request, SourceData, Timespec};
 use serde::Serialize;
 
-use crate::client::Client;
+use crate::client::{Client, Failure};
 use crate::names;
+use crate::report::Rec;
 
 /// Seconds and nanoseconds of a wire time, read as chrony reads it
 /// (`TV_NOHIGHSEC` means no high word; nanoseconds are clamped).
@@ -76,6 +77,16 @@ pub fn print_json<W: Write, T: Serialize>(c: &mut Client<W>, value: &T) {
     }
 }
 
+/// Prints a one-record report as text, CSV or JSON.
+pub fn show<W: Write, T: Serialize>(c: &mut Client<W>, rec: &Rec, value: &T) {
+    if c.set.json {
+        print_json(c, value);
+    } else {
+        let csv = c.set.csv;
+        c.print(&rec.render(csv));
+    }
+}
+
 /// Asks for the number of sources.
 pub fn n_sources<W: Write>(c: &mut Client<W>) -> Option<u32> {
     let reply = c
@@ -84,6 +95,116 @@ pub fn n_sources<W: Write>(c: &mut Client<W>) -> Option<u32> {
     match reply.body {
         ReplyBody::NSources(n) => Some(n),
         _ => None,
+    }
+}
+
+/// A table's rows: each printed at once as text or CSV, or, with
+/// `--json`, gathered and printed as one array by [`Rows::finish`].
+pub struct Rows<R> {
+    json: bool,
+    rows: Vec<R>,
+}
+
+impl<R: Serialize> Rows<R> {
+    /// No rows yet, in the client's output mode.
+    pub fn new<W: Write>(c: &Client<W>) -> Rows<R> {
+        Rows {
+            json: c.set.json,
+            rows: Vec::new(),
+        }
+    }
+
+    /// Prints a row (`rec` renders it), or keeps it for the JSON array.
+    pub fn add<W: Write>(&mut self, c: &mut Client<W>, row: R, rec: impl FnOnce(&R) -> Rec) {
+        if self.json {
+            self.rows.push(row);
+        } else {
+            let csv = c.set.csv;
+            c.print(&rec(&row).render(csv));
+        }
+    }
+
+    /// Prints the JSON array (nothing more in the other modes).
+    pub fn finish<W: Write>(self, c: &mut Client<W>) {
+        if self.json {
+            print_json(c, &self.rows);
+        }
+    }
+}
+
+/// How a report with one row per source is printed.
+pub struct SourceTable<R> {
+    /// The `-v` legend, shifted by the `-w` width.
+    pub legend: fn(usize) -> String,
+    /// The header, for the `-w` width and CSV mode.
+    pub header: fn(usize, bool) -> String,
+    /// A row as chronyc prints it, for the `-w` width.
+    pub rec: fn(&R, usize) -> Rec,
+}
+
+/// Runs a report with one row per source (`sources`, `sourcestats`,
+/// `authdata`, `selectdata`): the legend with `-v`, the header, then the
+/// row `fetch` gives for each source index. `fetch` returns `Ok(None)`
+/// for a source the report does not list, and `Err` when a request
+/// failed, which ends the command.
+pub fn per_source<W: Write, R: Serialize>(
+    c: &mut Client<W>,
+    args: &str,
+    table: &SourceTable<R>,
+    mut fetch: impl FnMut(&mut Client<W>, u32, SourceOpts) -> Result<Option<R>, Failure>,
+) -> bool {
+    let o = SourceOpts::parse(args, c.set.csv);
+    let Some(n) = n_sources(c) else {
+        return false;
+    };
+    let (csv, wide) = (c.set.csv, c.set.wide);
+    if !c.set.json {
+        if o.verbose {
+            c.print(&(table.legend)(wide));
+        }
+        c.print(&(table.header)(wide, csv));
+    }
+    let mut rows = Rows::new(c);
+    for i in 0..n {
+        match fetch(c, i, o) {
+            Ok(Some(row)) => rows.add(c, row, |r| (table.rec)(r, wide)),
+            Ok(None) => {}
+            Err(_) => return false,
+        }
+    }
+    rows.finish(c);
+    true
+}
+
+/// Whether a source with this address is listed without `-a`
+/// (unresolved sources are hidden).
+pub fn listed(addr: &CmdAddr, o: SourceOpts) -> bool {
+    o.all || !matches!(addr, CmdAddr::Id(_))
+}
+
+/// Asks for the source with this index; `Err` if the request failed
+/// (already reported).
+pub fn source_data<W: Write>(c: &mut Client<W>, i: u32) -> Result<SourceData, Failure> {
+    let req = Request::SourceData(i32::try_from(i).unwrap_or(i32::MAX));
+    let reply = c.request(&req, &[ReplyCode::SOURCE_DATA], false)?;
+    match reply.body {
+        ReplyBody::SourceData(d) => Ok(d),
+        _ => Err(Failure::BadReply),
+    }
+}
+
+/// How a report that carries a refid names a source: by the refid when
+/// there is no address (a reference clock), else as
+/// [`Client::source_label`] does.
+pub fn label_or_refid<W: Write>(
+    c: &mut Client<W>,
+    addr: &CmdAddr,
+    ref_id: u32,
+    trunc: usize,
+) -> String {
+    match addr {
+        CmdAddr::Unspec => names::refid_string(ref_id),
+        a => c.source_label(a, trunc),
     }
 }
 

@@ -10,8 +10,8 @@ use std::io::Write;
 use krony_wire::cmdmon::{CmdAddr, NtpData, NtpDataVersion, ReplyBody, ReplyCode, Request};
 use serde::Serialize;
 
-use super::{json_addr, json_leap, json_refid, n_sources, print_json, timespec_parts};
-use crate::client::Client;
+use super::{Rows, json_addr, json_leap, json_refid, n_sources, show, source_data, timespec_parts};
+use crate::client::{Client, Failure};
 use crate::names;
 use crate::report::{Field, Rec};
 
@@ -253,14 +253,8 @@ fn ntp_data<W: Write>(c: &mut Client<W>, addr: CmdAddr) -> Option<NtpDataReport>
 
 /// The address of source `i` if it is an NTP source (a server or peer
 /// with a real address); `Err` if the request failed.
-fn ntp_source_address<W: Write>(c: &mut Client<W>, i: u32) -> Result<Option<CmdAddr>, ()> {
-    let req = Request::SourceData(i32::try_from(i).unwrap_or(i32::MAX));
-    let reply = c
-        .request(&req, &[ReplyCode::SOURCE_DATA], false)
-        .map_err(|_| ())?;
-    let ReplyBody::SourceData(d) = reply.body else {
-        return Err(());
-    };
+fn ntp_source_address<W: Write>(c: &mut Client<W>, i: u32) -> Result<Option<CmdAddr>, Failure> {
+    let d = source_data(c, i)?;
     let ntp = (d.mode == 0 || d.mode == 1) && d.ip_addr.ip().is_some();
     Ok(ntp.then_some(d.ip_addr))
 }
@@ -276,38 +270,28 @@ pub fn cmd_ntpdata<W: Write>(c: &mut Client<W>, args: &str) -> bool {
         let Some(rep) = ntp_data(c, addr) else {
             return false;
         };
-        if json {
-            print_json(c, &rep);
-        } else {
-            c.print(&rep.rec().render(csv));
-        }
+        show(c, &rep.rec(), &rep);
         return true;
     }
     let Some(n) = n_sources(c) else {
         return false;
     };
-    let mut reports = Vec::new();
+    let mut reports = Rows::new(c);
     for i in 0..n {
         let addr = match ntp_source_address(c, i) {
             Ok(Some(a)) => a,
             Ok(None) => continue,
-            Err(()) => return false,
+            Err(_) => return false,
         };
         let Some(rep) = ntp_data(c, addr) else {
             return false;
         };
-        if json {
-            reports.push(rep);
-        } else {
-            if !csv {
-                c.print("\n");
-            }
-            c.print(&rep.rec().render(csv));
+        if !csv && !json {
+            c.print("\n");
         }
+        reports.add(c, rep, NtpDataReport::rec);
     }
-    if json {
-        print_json(c, &reports);
-    }
+    reports.finish(c);
     true
 }
 

@@ -2,13 +2,12 @@
 
 use std::io::Write;
 
-use krony_wire::cmdmon::{CmdAddr, ReplyBody, ReplyCode, Request, SelectData};
+use krony_wire::cmdmon::{ReplyBody, ReplyCode, Request, SelectData};
 use serde::Serialize;
 
 use super::sources::legend;
-use super::{SourceOpts, json_addr, json_ago, json_leap, n_sources, print_json};
-use crate::client::Client;
-use crate::names;
+use super::{SourceTable, json_addr, json_ago, json_leap, label_or_refid, listed, per_source};
+use crate::client::{Client, Failure};
 use crate::report::{Field, Rec, header};
 
 /// `selectdata -v` legend (chrony ≥ 4.4 wording, which lists state `r`).
@@ -177,43 +176,20 @@ impl SelectRow {
 
 /// `selectdata [-a] [-v]`.
 pub fn cmd_selectdata<W: Write>(c: &mut Client<W>, args: &str) -> bool {
-    let o = SourceOpts::parse(args, c.set.csv);
-    let Some(n) = n_sources(c) else {
-        return false;
+    let table = SourceTable {
+        legend: selectdata_legend,
+        header: selectdata_header,
+        rec: SelectRow::rec,
     };
-    let (csv, wide, json) = (c.set.csv, c.set.wide, c.set.json);
-    if !json {
-        if o.verbose {
-            c.print(&selectdata_legend(wide));
-        }
-        c.print(&selectdata_header(wide, csv));
-    }
-    let mut rows = Vec::new();
-    for i in 0..n {
-        let req = Request::SelectData(i);
-        let d = match c.request(&req, &[ReplyCode::SELECT_DATA], false) {
-            Ok(r) => match r.body {
-                ReplyBody::SelectData(d) => d,
-                _ => return false,
-            },
-            Err(_) => return false,
+    per_source(c, args, &table, |c, i, o| {
+        let reply = c.request(&Request::SelectData(i), &[ReplyCode::SELECT_DATA], false)?;
+        let ReplyBody::SelectData(d) = reply.body else {
+            return Err(Failure::BadReply);
         };
-        if !o.all && matches!(d.ip_addr, CmdAddr::Id(_)) {
-            continue;
+        if !listed(&d.ip_addr, o) {
+            return Ok(None);
         }
-        let name = match d.ip_addr {
-            CmdAddr::Unspec => names::refid_string(d.ref_id),
-            a => c.source_label(&a, 25 + wide),
-        };
-        let row = SelectRow::new(d, name);
-        if json {
-            rows.push(row);
-        } else {
-            c.print(&row.rec(wide).render(csv));
-        }
-    }
-    if json {
-        print_json(c, &rows);
-    }
-    true
+        let name = label_or_refid(c, &d.ip_addr, d.ref_id, 25 + c.set.wide);
+        Ok(Some(SelectRow::new(d, name)))
+    })
 }

@@ -7,8 +7,8 @@ use krony_wire::cmdmon::{
 };
 use serde::Serialize;
 
-use super::{SourceOpts, json_addr, json_ago, n_sources, print_json};
-use crate::client::Client;
+use super::{SourceTable, json_addr, json_ago, label_or_refid, listed, per_source, source_data};
+use crate::client::{Client, Failure};
 use crate::names;
 use crate::report::{Field, Rec, header};
 
@@ -279,58 +279,25 @@ impl SourceRow {
     }
 }
 
-/// Whether a source with this address is listed without `-a`
-/// (unresolved sources are hidden).
-fn listed(addr: &CmdAddr, all: bool) -> bool {
-    all || !matches!(addr, CmdAddr::Id(_))
-}
-
-/// Asks for the source with this index.
-fn source_data<W: Write>(c: &mut Client<W>, i: u32) -> Option<SourceData> {
-    let req = Request::SourceData(i32::try_from(i).unwrap_or(i32::MAX));
-    match c.request(&req, &[ReplyCode::SOURCE_DATA], false).ok()?.body {
-        ReplyBody::SourceData(d) => Some(d),
-        _ => None,
-    }
-}
-
 /// `sources [-a] [-v]`.
 pub fn cmd_sources<W: Write>(c: &mut Client<W>, args: &str) -> bool {
-    let o = SourceOpts::parse(args, c.set.csv);
-    let Some(n) = n_sources(c) else {
-        return false;
+    let table = SourceTable {
+        legend: sources_legend,
+        header: sources_header,
+        rec: SourceRow::rec,
     };
-    let (csv, wide, json) = (c.set.csv, c.set.wide, c.set.json);
-    if !json {
-        if o.verbose {
-            c.print(&sources_legend(wide));
-        }
-        c.print(&sources_header(wide, csv));
-    }
-    let mut rows = Vec::new();
-    for i in 0..n {
-        let Some(d) = source_data(c, i) else {
-            return false;
-        };
-        if !listed(&d.ip_addr, o.all) {
-            continue;
+    per_source(c, args, &table, |c, i, o| {
+        let d = source_data(c, i)?;
+        if !listed(&d.ip_addr, o) {
+            return Ok(None);
         }
         let name = match d.ip_addr {
             // A reference clock's address holds its refid.
             CmdAddr::Inet4(a) if d.mode == 2 => names::refid_string(u32::from(a)),
-            a => c.source_label(&a, NAME_WIDTH + wide),
+            a => c.source_label(&a, NAME_WIDTH + c.set.wide),
         };
-        let row = SourceRow::new(d, name);
-        if json {
-            rows.push(row);
-        } else {
-            c.print(&row.rec(wide).render(csv));
-        }
-    }
-    if json {
-        print_json(c, &rows);
-    }
-    true
+        Ok(Some(SourceRow::new(d, name)))
+    })
 }
 
 /// One row of `sourcestats`.
@@ -404,45 +371,22 @@ impl SourcestatsRow {
 
 /// `sourcestats [-a] [-v]`.
 pub fn cmd_sourcestats<W: Write>(c: &mut Client<W>, args: &str) -> bool {
-    let o = SourceOpts::parse(args, c.set.csv);
-    let Some(n) = n_sources(c) else {
-        return false;
+    let table = SourceTable {
+        legend: sourcestats_legend,
+        header: sourcestats_header,
+        rec: SourcestatsRow::rec,
     };
-    let (csv, wide, json) = (c.set.csv, c.set.wide, c.set.json);
-    if !json {
-        if o.verbose {
-            c.print(&sourcestats_legend(wide));
-        }
-        c.print(&sourcestats_header(wide, csv));
-    }
-    let mut rows = Vec::new();
-    for i in 0..n {
-        let req = Request::Sourcestats(i);
-        let d = match c.request(&req, &[ReplyCode::SOURCESTATS], false) {
-            Ok(r) => match r.body {
-                ReplyBody::Sourcestats(d) => d,
-                _ => return false,
-            },
-            Err(_) => return false,
+    per_source(c, args, &table, |c, i, o| {
+        let reply = c.request(&Request::Sourcestats(i), &[ReplyCode::SOURCESTATS], false)?;
+        let ReplyBody::Sourcestats(d) = reply.body else {
+            return Err(Failure::BadReply);
         };
-        if !listed(&d.ip_addr, o.all) {
-            continue;
+        if !listed(&d.ip_addr, o) {
+            return Ok(None);
         }
-        let name = match d.ip_addr {
-            CmdAddr::Unspec => names::refid_string(d.ref_id),
-            a => c.source_label(&a, NAME_WIDTH + wide),
-        };
-        let row = SourcestatsRow::new(d, name);
-        if json {
-            rows.push(row);
-        } else {
-            c.print(&row.rec(wide).render(csv));
-        }
-    }
-    if json {
-        print_json(c, &rows);
-    }
-    true
+        let name = label_or_refid(c, &d.ip_addr, d.ref_id, NAME_WIDTH + c.set.wide);
+        Ok(Some(SourcestatsRow::new(d, name)))
+    })
 }
 
 /// One row of `authdata`.
@@ -539,44 +483,26 @@ impl AuthRow {
 
 /// `authdata [-a] [-v]`.
 pub fn cmd_authdata<W: Write>(c: &mut Client<W>, args: &str) -> bool {
-    let o = SourceOpts::parse(args, c.set.csv);
-    let Some(n) = n_sources(c) else {
-        return false;
+    let table = SourceTable {
+        legend: authdata_legend,
+        header: authdata_header,
+        rec: AuthRow::rec,
     };
-    let (csv, wide, json) = (c.set.csv, c.set.wide, c.set.json);
-    if !json {
-        if o.verbose {
-            c.print(&authdata_legend(wide));
-        }
-        c.print(&authdata_header(wide, csv));
-    }
-    let mut rows = Vec::new();
-    for i in 0..n {
-        let Some(d) = source_data(c, i) else {
-            return false;
-        };
+    per_source(c, args, &table, |c, i, o| {
+        let d = source_data(c, i)?;
         // Only NTP sources (servers and peers) authenticate.
-        if (d.mode != 0 && d.mode != 1) || !listed(&d.ip_addr, o.all) {
-            continue;
+        if (d.mode != 0 && d.mode != 1) || !listed(&d.ip_addr, o) {
+            return Ok(None);
         }
-        let req = Request::AuthData(d.ip_addr);
-        let a = match c.request(&req, &[ReplyCode::AUTH_DATA], false) {
-            Ok(r) => match r.body {
-                ReplyBody::AuthData(a) => a,
-                _ => return false,
-            },
-            Err(_) => return false,
+        let reply = c.request(
+            &Request::AuthData(d.ip_addr),
+            &[ReplyCode::AUTH_DATA],
+            false,
+        )?;
+        let ReplyBody::AuthData(a) = reply.body else {
+            return Err(Failure::BadReply);
         };
-        let name = c.source_label(&d.ip_addr, NAME_WIDTH + wide);
-        let row = AuthRow::new(a, &d.ip_addr, name);
-        if json {
-            rows.push(row);
-        } else {
-            c.print(&row.rec(wide).render(csv));
-        }
-    }
-    if json {
-        print_json(c, &rows);
-    }
-    true
+        let name = c.source_label(&d.ip_addr, NAME_WIDTH + c.set.wide);
+        Ok(Some(AuthRow::new(a, &d.ip_addr, name)))
+    })
 }

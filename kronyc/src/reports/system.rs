@@ -10,9 +10,10 @@ use krony_wire::cmdmon::{
 };
 use serde::Serialize;
 
-use super::{json_addr, json_leap, json_refid, print_json, timespec_parts, timespec_unix_s};
+use super::{
+    json_addr, json_leap, json_refid, label_or_refid, show, timespec_parts, timespec_unix_s,
+};
 use crate::client::Client;
-use crate::names;
 use crate::report::{Field, Rec};
 
 /// The reference ID chrony uses in local mode (127.127.1.1).
@@ -135,10 +136,7 @@ pub fn cmd_tracking<W: Write>(c: &mut Client<W>) -> bool {
     let Some(t) = tracking(c) else {
         return false;
     };
-    let name = match t.ip_addr {
-        CmdAddr::Unspec => names::refid_string(t.ref_id),
-        a => c.source_label(&a, usize::MAX),
-    };
+    let name = label_or_refid(c, &t.ip_addr, t.ref_id, usize::MAX);
     let rep = TrackingReport::new(t, name);
     show(c, &rep.rec(), &rep);
     true
@@ -425,16 +423,6 @@ impl ServerStatsReport {
             rec = rec.t(label).f(Field::Uint(a[*i], 0)).t("\n");
         }
         rec
-    }
-}
-
-/// Prints a one-record report as text, CSV or JSON.
-fn show<W: Write, T: Serialize>(c: &mut Client<W>, rec: &Rec, value: &T) {
-    if c.set.json {
-        print_json(c, value);
-    } else {
-        let csv = c.set.csv;
-        c.print(&rec.render(csv));
     }
 }
 
