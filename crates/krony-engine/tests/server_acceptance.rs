@@ -645,7 +645,8 @@ fn logged_clients(s: &mut Server, now: UnixTime) -> Vec<IpAddr> {
     let log = s.client_log_mut();
     let n = log.number_of_indices().expect("client log active");
     (0..n as usize)
-        .filter_map(|i| log.client_report(i, false, 0, now).map(|r| r.ip))
+        .filter_map(|i| log.client_report(i, false, 0, now))
+        .map(|r| r.ip.ip().expect("an IP client"))
         .collect()
 }
 

@@ -3,17 +3,17 @@
 
 use std::net::IpAddr;
 
-use krony_engine::clientlog::{ClientAccessReport, ClientAccessesPage, ClientLogError};
+use krony_engine::clientlog::ClientLogError;
 use krony_engine::clock::LeapStatus;
 use krony_engine::select::SourceId;
 use krony_engine::smooth::SmoothingReport;
 use krony_engine::source::{AuthMode, TimestampKind};
 use krony_engine::{Engine, UnixTime};
 use krony_wire::cmdmon::{
-    Activity, AuthData, ClientAccess, ClientAccesses, ClientAccessesQuery, CmdAddr,
-    MAX_CLIENT_ACCESSES, MAX_MANUAL_LIST_SAMPLES, ManualList, ManualSample, Name, NtpData,
-    NtpDataVersion, ReplyBody, Request, Rtc, SelectData, ServerStats, ServerStatsVersion,
-    Smoothing, SourceData, Sourcestats, Status, Timespec, Tracking,
+    Activity, AuthData, ClientAccesses, ClientAccessesQuery, CmdAddr, MAX_CLIENT_ACCESSES,
+    MAX_MANUAL_LIST_SAMPLES, ManualList, ManualSample, Name, NtpData, NtpDataVersion, ReplyBody,
+    Request, Rtc, SelectData, ServerStatsVersion, Smoothing, SourceData, Sourcestats, Status,
+    Timespec, Tracking,
 };
 
 use super::CommandServer;
@@ -150,32 +150,13 @@ impl CommandServer {
             .serverstats()
             .or_else(|| self.own_log.as_ref().map(|l| l.server_stats()))
             .unwrap_or_default();
-        let wire = ServerStats {
-            ntp_hits: s.ntp_hits,
-            nke_hits: s.nke_hits,
-            cmd_hits: s.cmd_hits,
-            ntp_drops: s.ntp_drops,
-            nke_drops: s.nke_drops,
-            cmd_drops: s.cmd_drops,
-            log_drops: s.log_drops,
-            ntp_auth_hits: s.ntp_auth_hits,
-            ntp_interleaved_hits: s.ntp_interleaved_hits,
-            ntp_timestamps: s.ntp_timestamps,
-            ntp_span_seconds: s.ntp_span_seconds,
-            ntp_daemon_rx_timestamps: s.ntp_daemon_rx_timestamps,
-            ntp_daemon_tx_timestamps: s.ntp_daemon_tx_timestamps,
-            ntp_kernel_rx_timestamps: s.ntp_kernel_rx_timestamps,
-            ntp_kernel_tx_timestamps: s.ntp_kernel_tx_timestamps,
-            ntp_hw_rx_timestamps: s.ntp_hw_rx_timestamps,
-            ntp_hw_tx_timestamps: s.ntp_hw_tx_timestamps,
-        };
-        ReplyBody::ServerStats(wire, v)
+        ReplyBody::ServerStats(s, v)
     }
 
     fn clients(&mut self, engine: &mut Engine, now: UnixTime, q: &ClientAccessesQuery) -> Answer {
         let n = q.n_clients.min(MAX_CLIENT_ACCESSES as u32);
         let reset = q.reset != 0;
-        let page: Result<ClientAccessesPage, ClientLogError> = if engine.server().is_some() {
+        let page: Result<ClientAccesses, ClientLogError> = if engine.server().is_some() {
             engine.clients(now, q.first_index, n, q.min_hits, reset)
         } else {
             let cooked = engine.cook(now);
@@ -187,11 +168,7 @@ impl CommandServer {
             }
         };
         match page {
-            Ok(p) => ok(ReplyBody::ClientAccesses(ClientAccesses {
-                n_indices: p.n_indices,
-                next_index: p.next_index,
-                clients: p.clients.iter().map(client_access).collect(),
-            })),
+            Ok(p) => ok(ReplyBody::ClientAccesses(p)),
             Err(_) => fail(Status::INACTIVE),
         }
     }
@@ -438,23 +415,4 @@ fn manual_list(engine: &Engine) -> ReplyBody {
         })
         .collect();
     ReplyBody::ManualList(ManualList { samples })
-}
-
-fn client_access(c: &ClientAccessReport) -> ClientAccess {
-    ClientAccess {
-        ip: CmdAddr::from(c.ip),
-        ntp_hits: c.ntp_hits,
-        nke_hits: c.nke_hits,
-        cmd_hits: c.cmd_hits,
-        ntp_drops: c.ntp_drops,
-        nke_drops: c.nke_drops,
-        cmd_drops: c.cmd_drops,
-        ntp_interval: c.ntp_interval,
-        nke_interval: c.nke_interval,
-        cmd_interval: c.cmd_interval,
-        ntp_timeout_interval: c.ntp_timeout_interval,
-        last_ntp_hit_ago: c.last_ntp_hit_ago,
-        last_nke_hit_ago: c.last_nke_hit_ago,
-        last_cmd_hit_ago: c.last_cmd_hit_ago,
-    }
 }

@@ -25,8 +25,7 @@ mod table;
 
 pub use ntpts::StoredTx;
 pub use report::{
-    ClientAccessReport, ClientAccessesPage, INTERVAL_UNKNOWN, MAX_CLIENT_ACCESSES, NEVER,
-    ServerStats,
+    ClientAccess, ClientAccesses, INTERVAL_UNKNOWN, MAX_CLIENT_ACCESSES, NEVER, ServerStats,
 };
 
 use std::net::IpAddr;
@@ -254,7 +253,7 @@ impl ClientLog {
         now: UnixTime,
     ) -> Option<ClientIndex> {
         let s = service.idx();
-        self.stats.add_hit(service);
+        report::count_hit(&mut self.stats, service);
         let (ip, table) = (client?, self.table.as_mut()?);
         let full = self.buckets.map(|b| b.max_tokens);
         let placed = table.find_or_insert(ip, full);
@@ -331,7 +330,7 @@ impl ClientLog {
         }
         record.drop_flags |= 1 << s;
         record.drops[s] = record.drops[s].wrapping_add(1);
-        self.stats.add_drop(service);
+        report::count_drop(&mut self.stats, service);
         Limit::Drop
     }
 
@@ -369,7 +368,7 @@ impl ClientLog {
         rx: Option<TimestampSource>,
         tx: Option<TimestampSource>,
     ) {
-        self.stats.add_ntp_response(authenticated, rx, tx);
+        report::count_ntp_response(&mut self.stats, authenticated, rx, tx);
     }
 
     /// The server statistics (chronyc serverstats).

@@ -1,15 +1,15 @@
 //! The `clients` report (cmdmon CLIENT_ACCESSES_BY_INDEX3) and the
-//! `serverstats` counters.
+//! `serverstats` counters, in the wire's types.
 
 use std::net::IpAddr;
+
+use krony_wire::cmdmon::CmdAddr;
+pub use krony_wire::cmdmon::{ClientAccess, ClientAccesses, MAX_CLIENT_ACCESSES, ServerStats};
 
 use super::bucket::{TS_FRAC, fixed_ts, reported_interval};
 use super::table::{INVALID_TS, Record};
 use super::{ClientLog, ClientLogError, Service, TimestampSource};
 use crate::UnixTime;
-
-/// Most clients in one CLIENT_ACCESSES_BY_INDEX3 reply.
-pub const MAX_CLIENT_ACCESSES: u32 = 8;
 
 /// "Last hit ago" of a service the client never used (or a hit that lies in
 /// the future after a clock step); chronyc prints `-`.
@@ -18,130 +18,48 @@ pub const NEVER: u32 = u32::MAX;
 /// Interval of a rate that was never measured; chronyc prints `-`.
 pub const INTERVAL_UNKNOWN: i8 = 127;
 
-/// One client's line in the `clients` report (fields as on the wire).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ClientAccessReport {
-    /// The client address.
-    pub ip: IpAddr,
-    /// NTP requests since the last reset.
-    pub ntp_hits: u32,
-    /// NTS-KE connections since the last reset.
-    pub nke_hits: u32,
-    /// Command requests since the last reset.
-    pub cmd_hits: u32,
-    /// NTP responses dropped by rate limiting (16-bit counter).
-    pub ntp_drops: u32,
-    /// NTS-KE connections dropped.
-    pub nke_drops: u32,
-    /// Command responses dropped.
-    pub cmd_drops: u32,
-    /// Average NTP request interval, log2 s ("Int").
-    pub ntp_interval: i8,
-    /// Average NTS-KE interval, log2 s.
-    pub nke_interval: i8,
-    /// Average command interval, log2 s.
-    pub cmd_interval: i8,
-    /// Average NTP interval after dropped requests, log2 s ("IntL").
-    pub ntp_timeout_interval: i8,
-    /// Seconds since the last NTP request, or [`NEVER`].
-    pub last_ntp_hit_ago: u32,
-    /// Seconds since the last NTS-KE connection, or [`NEVER`].
-    pub last_nke_hit_ago: u32,
-    /// Seconds since the last command request, or [`NEVER`].
-    pub last_cmd_hit_ago: u32,
+/// Counts a request of `service`.
+pub(super) fn count_hit(stats: &mut ServerStats, service: Service) {
+    let c = match service {
+        Service::Ntp => &mut stats.ntp_hits,
+        Service::NtsKe => &mut stats.nke_hits,
+        Service::Cmd => &mut stats.cmd_hits,
+    };
+    *c += 1;
 }
 
-/// One reply's worth of the `clients` report.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientAccessesPage {
-    /// Size of the record table (the index space to walk).
-    pub n_indices: u32,
-    /// Where the next request should start.
-    pub next_index: u32,
-    /// At most [`MAX_CLIENT_ACCESSES`] clients.
-    pub clients: Vec<ClientAccessReport>,
+/// Counts a request of `service` dropped by rate limiting.
+pub(super) fn count_drop(stats: &mut ServerStats, service: Service) {
+    let c = match service {
+        Service::Ntp => &mut stats.ntp_drops,
+        Service::NtsKe => &mut stats.nke_drops,
+        Service::Cmd => &mut stats.cmd_drops,
+    };
+    *c += 1;
 }
 
-/// The serverstats counters (cmdmon SERVER_STATS4, in wire order).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub struct ServerStats {
-    /// NTP packets received (from allowed addresses).
-    pub ntp_hits: u64,
-    /// NTS-KE connections accepted.
-    pub nke_hits: u64,
-    /// Command packets received.
-    pub cmd_hits: u64,
-    /// NTP packets dropped by rate limiting.
-    pub ntp_drops: u64,
-    /// NTS-KE connections dropped.
-    pub nke_drops: u64,
-    /// Command packets dropped.
-    pub cmd_drops: u64,
-    /// Client records replaced for lack of memory ("Client log records
-    /// dropped").
-    pub log_drops: u64,
-    /// Authenticated NTP responses.
-    pub ntp_auth_hits: u64,
-    /// Interleaved NTP responses.
-    pub ntp_interleaved_hits: u64,
-    /// Interleaved-mode timestamps held.
-    pub ntp_timestamps: u64,
-    /// Span of those timestamps in seconds.
-    pub ntp_span_seconds: u64,
-    /// NTP responses whose RX timestamp the daemon took.
-    pub ntp_daemon_rx_timestamps: u64,
-    /// NTP responses whose TX timestamp the daemon took.
-    pub ntp_daemon_tx_timestamps: u64,
-    /// RX timestamps from the kernel.
-    pub ntp_kernel_rx_timestamps: u64,
-    /// TX timestamps from the kernel.
-    pub ntp_kernel_tx_timestamps: u64,
-    /// RX timestamps from the hardware.
-    pub ntp_hw_rx_timestamps: u64,
-    /// TX timestamps from the hardware.
-    pub ntp_hw_tx_timestamps: u64,
-}
-
-impl ServerStats {
-    pub(super) fn add_hit(&mut self, service: Service) {
-        let c = match service {
-            Service::Ntp => &mut self.ntp_hits,
-            Service::NtsKe => &mut self.nke_hits,
-            Service::Cmd => &mut self.cmd_hits,
-        };
-        *c += 1;
+/// Counts an NTP response: authenticated or not, and how its timestamps
+/// were taken.
+pub(super) fn count_ntp_response(
+    stats: &mut ServerStats,
+    authenticated: bool,
+    rx: Option<TimestampSource>,
+    tx: Option<TimestampSource>,
+) {
+    if authenticated {
+        stats.ntp_auth_hits += 1;
     }
-
-    pub(super) fn add_drop(&mut self, service: Service) {
-        let c = match service {
-            Service::Ntp => &mut self.ntp_drops,
-            Service::NtsKe => &mut self.nke_drops,
-            Service::Cmd => &mut self.cmd_drops,
-        };
-        *c += 1;
+    match rx {
+        Some(TimestampSource::Daemon) => stats.ntp_daemon_rx_timestamps += 1,
+        Some(TimestampSource::Kernel) => stats.ntp_kernel_rx_timestamps += 1,
+        Some(TimestampSource::Hardware) => stats.ntp_hw_rx_timestamps += 1,
+        None => {}
     }
-
-    pub(super) fn add_ntp_response(
-        &mut self,
-        authenticated: bool,
-        rx: Option<TimestampSource>,
-        tx: Option<TimestampSource>,
-    ) {
-        if authenticated {
-            self.ntp_auth_hits += 1;
-        }
-        match rx {
-            Some(TimestampSource::Daemon) => self.ntp_daemon_rx_timestamps += 1,
-            Some(TimestampSource::Kernel) => self.ntp_kernel_rx_timestamps += 1,
-            Some(TimestampSource::Hardware) => self.ntp_hw_rx_timestamps += 1,
-            None => {}
-        }
-        match tx {
-            Some(TimestampSource::Daemon) => self.ntp_daemon_tx_timestamps += 1,
-            Some(TimestampSource::Kernel) => self.ntp_kernel_tx_timestamps += 1,
-            Some(TimestampSource::Hardware) => self.ntp_hw_tx_timestamps += 1,
-            None => {}
-        }
+    match tx {
+        Some(TimestampSource::Daemon) => stats.ntp_daemon_tx_timestamps += 1,
+        Some(TimestampSource::Kernel) => stats.ntp_kernel_tx_timestamps += 1,
+        Some(TimestampSource::Hardware) => stats.ntp_hw_tx_timestamps += 1,
+        None => {}
     }
 }
 
@@ -155,10 +73,10 @@ fn seconds_ago(now: u32, then: u32) -> u32 {
     }
 }
 
-fn make_report(record: &Record, ip: IpAddr, now_ts: u32) -> ClientAccessReport {
+fn make_report(record: &Record, ip: IpAddr, now_ts: u32) -> ClientAccess {
     let [ntp, nke, cmd] = [Service::Ntp, Service::NtsKe, Service::Cmd].map(|s| s as usize);
-    ClientAccessReport {
-        ip,
+    ClientAccess {
+        ip: CmdAddr::from(ip),
         ntp_hits: record.hits[ntp],
         nke_hits: record.hits[nke],
         cmd_hits: record.hits[cmd],
@@ -193,7 +111,7 @@ impl ClientLog {
         reset: bool,
         min_hits: u32,
         now: UnixTime,
-    ) -> Option<ClientAccessReport> {
+    ) -> Option<ClientAccess> {
         let now_ts = fixed_ts(now, self.ts_offset);
         let record = self.table.as_mut()?.get_mut(index)?;
         let ip = record.ip?;
@@ -219,9 +137,10 @@ impl ClientLog {
         min_hits: u32,
         reset: bool,
         now: UnixTime,
-    ) -> Result<ClientAccessesPage, ClientLogError> {
+    ) -> Result<ClientAccesses, ClientLogError> {
         let n_indices = self.number_of_indices().ok_or(ClientLogError::Inactive)?;
-        let wanted = n_clients.min(MAX_CLIENT_ACCESSES) as usize;
+        let wanted =
+            usize::try_from(n_clients).map_or(MAX_CLIENT_ACCESSES, |n| n.min(MAX_CLIENT_ACCESSES));
         let mut clients = Vec::with_capacity(wanted);
         let mut index = first_index;
         while index < n_indices && clients.len() < wanted {
@@ -230,7 +149,7 @@ impl ClientLog {
             }
             index += 1;
         }
-        Ok(ClientAccessesPage {
+        Ok(ClientAccesses {
             n_indices,
             next_index: index,
             clients,

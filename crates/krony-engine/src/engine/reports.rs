@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use super::dumps::Restored;
 use super::{Engine, Slot};
 use crate::UnixTime;
-use crate::clientlog::{ClientAccessesPage, ClientLogError, ServerStats};
+use crate::clientlog::{ClientAccesses, ClientLogError, ServerStats};
 use crate::discipline::TrackingReport;
 use crate::select::{ReportState, SelectOptions, SelectState, SourceId};
 use crate::source::{Activity, Association, NtpDataReport};
@@ -260,7 +260,7 @@ impl Engine {
         n_clients: u32,
         min_hits: u32,
         reset: bool,
-    ) -> Result<ClientAccessesPage, ClientLogError> {
+    ) -> Result<ClientAccesses, ClientLogError> {
         let cooked = self.cook(now);
         let server = self.server.as_mut().ok_or(ClientLogError::Inactive)?;
         server.client_log_mut().client_accesses_by_index(

@@ -249,21 +249,22 @@ pub struct ClientAccess {
     pub nke_hits: u32,
     /// Command requests.
     pub cmd_hits: u32,
-    /// NTP requests dropped.
+    /// NTP requests dropped by rate limiting (chronyd keeps a 16-bit
+    /// counter).
     pub ntp_drops: u32,
     /// NTS-KE connections dropped.
     pub nke_drops: u32,
     /// Command requests dropped.
     pub cmd_drops: u32,
-    /// log2 of the mean NTP interval.
+    /// log2 of the mean NTP interval; 127 if unknown.
     pub ntp_interval: i8,
     /// log2 of the mean NTS-KE interval.
     pub nke_interval: i8,
     /// log2 of the mean command interval.
     pub cmd_interval: i8,
-    /// log2 of the NTP timeout interval.
+    /// log2 of the NTP timeout interval (chronyc's "IntL").
     pub ntp_timeout_interval: i8,
-    /// Seconds since the last NTP request.
+    /// Seconds since the last NTP request; `u32::MAX` if never.
     pub last_ntp_hit_ago: u32,
     /// Seconds since the last NTS-KE connection.
     pub last_nke_hit_ago: u32,

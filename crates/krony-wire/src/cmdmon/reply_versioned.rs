@@ -13,19 +13,19 @@ use crate::Error;
 /// wrapping counter of those chrony versions would); V4 all 17 as u64.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct ServerStats {
-    /// NTP packets received.
+    /// NTP packets received (from allowed addresses).
     pub ntp_hits: u64,
     /// NTS-KE connections accepted.
     pub nke_hits: u64,
     /// Command packets received.
     pub cmd_hits: u64,
-    /// NTP packets dropped.
+    /// NTP packets dropped by rate limiting.
     pub ntp_drops: u64,
     /// NTS-KE connections dropped.
     pub nke_drops: u64,
     /// Command packets dropped.
     pub cmd_drops: u64,
-    /// Client log records dropped.
+    /// Client log records dropped (replaced for lack of memory).
     pub log_drops: u64,
     /// Authenticated NTP packets (V2 on).
     pub ntp_auth_hits: u64,
@@ -59,69 +59,42 @@ fn server_stats_count(v: ServerStatsVersion) -> usize {
 }
 
 impl ServerStats {
+    /// The counters in wire order, each to be read or set.
+    fn counters_mut(&mut self) -> [&mut u64; 17] {
+        [
+            &mut self.ntp_hits,
+            &mut self.nke_hits,
+            &mut self.cmd_hits,
+            &mut self.ntp_drops,
+            &mut self.nke_drops,
+            &mut self.cmd_drops,
+            &mut self.log_drops,
+            &mut self.ntp_auth_hits,
+            &mut self.ntp_interleaved_hits,
+            &mut self.ntp_timestamps,
+            &mut self.ntp_span_seconds,
+            &mut self.ntp_daemon_rx_timestamps,
+            &mut self.ntp_daemon_tx_timestamps,
+            &mut self.ntp_kernel_rx_timestamps,
+            &mut self.ntp_kernel_tx_timestamps,
+            &mut self.ntp_hw_rx_timestamps,
+            &mut self.ntp_hw_tx_timestamps,
+        ]
+    }
+
     /// The counters in wire order.
     pub fn to_array(&self) -> [u64; 17] {
-        [
-            self.ntp_hits,
-            self.nke_hits,
-            self.cmd_hits,
-            self.ntp_drops,
-            self.nke_drops,
-            self.cmd_drops,
-            self.log_drops,
-            self.ntp_auth_hits,
-            self.ntp_interleaved_hits,
-            self.ntp_timestamps,
-            self.ntp_span_seconds,
-            self.ntp_daemon_rx_timestamps,
-            self.ntp_daemon_tx_timestamps,
-            self.ntp_kernel_rx_timestamps,
-            self.ntp_kernel_tx_timestamps,
-            self.ntp_hw_rx_timestamps,
-            self.ntp_hw_tx_timestamps,
-        ]
+        let mut copy = *self;
+        copy.counters_mut().map(|c| *c)
     }
 
     /// From the counters in wire order.
     pub fn from_array(a: [u64; 17]) -> Self {
-        let [
-            ntp_hits,
-            nke_hits,
-            cmd_hits,
-            ntp_drops,
-            nke_drops,
-            cmd_drops,
-            log_drops,
-            ntp_auth_hits,
-            ntp_interleaved_hits,
-            ntp_timestamps,
-            ntp_span_seconds,
-            ntp_daemon_rx_timestamps,
-            ntp_daemon_tx_timestamps,
-            ntp_kernel_rx_timestamps,
-            ntp_kernel_tx_timestamps,
-            ntp_hw_rx_timestamps,
-            ntp_hw_tx_timestamps,
-        ] = a;
-        ServerStats {
-            ntp_hits,
-            nke_hits,
-            cmd_hits,
-            ntp_drops,
-            nke_drops,
-            cmd_drops,
-            log_drops,
-            ntp_auth_hits,
-            ntp_interleaved_hits,
-            ntp_timestamps,
-            ntp_span_seconds,
-            ntp_daemon_rx_timestamps,
-            ntp_daemon_tx_timestamps,
-            ntp_kernel_rx_timestamps,
-            ntp_kernel_tx_timestamps,
-            ntp_hw_rx_timestamps,
-            ntp_hw_tx_timestamps,
+        let mut s = ServerStats::default();
+        for (slot, v) in s.counters_mut().into_iter().zip(a) {
+            *slot = v;
         }
+        s
     }
 
     pub(crate) fn read(r: &mut Reader<'_>, v: ServerStatsVersion) -> Result<Self, Error> {
@@ -309,5 +282,20 @@ impl NtpData {
         };
         // chronyd fills the reserved words with 0xff.
         w.fill(0xff, reserved * 4)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_stats_array_order() {
+        let a: [u64; 17] = std::array::from_fn(|i| i as u64 + 1);
+        let s = ServerStats::from_array(a);
+        assert_eq!((s.ntp_hits, s.nke_hits, s.cmd_hits), (1, 2, 3));
+        assert_eq!((s.log_drops, s.ntp_span_seconds), (7, 11));
+        assert_eq!(s.ntp_hw_tx_timestamps, 17);
+        assert_eq!(s.to_array(), a);
     }
 }
