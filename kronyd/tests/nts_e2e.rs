@@ -88,10 +88,15 @@ fn client_lines(port: u16, ke_port: u16, trusted: &Path) -> Vec<String> {
 
 /// A kronyd with `lines` in its own directory.
 fn kronyd(dir: &Path, lines: &[String]) -> Proc {
+    kronyd_with(dir, lines, &[])
+}
+
+/// As [`kronyd`], with extra command-line options.
+fn kronyd_with(dir: &Path, lines: &[String], opts: &[&str]) -> Proc {
     let mut conf = kronyd_base(dir);
     conf.extend_from_slice(lines);
     let conf = write_conf(dir, "kronyd.conf", &conf);
-    start_kronyd(dir, &conf, &[], &[])
+    start_kronyd(dir, &conf, opts, &[])
 }
 
 /// The row of `authdata` for 127.0.0.1, split into columns.
@@ -233,16 +238,24 @@ fn c_kronyd_client_of_kronyd_nts_server() {
     let cdir = tempfile::tempdir().unwrap();
     let (cert, key) = make_cert(sdir.path(), "srv");
     let (port, ke_port) = (free_port(), free_tcp_port());
-    let _server = kronyd(
+    // Both under the level-1 system call filter: NTS-KE's calls (TCP,
+    // getrandom) must be allowed.
+    let server = kronyd_with(
         sdir.path(),
         &server_lines(sdir.path(), port, ke_port, &cert, &key),
+        &["-F", "1"],
     );
     wait_listening(ke_port);
     let mut lines = client_lines(port, ke_port, &cert);
     lines.push("port 0".into());
-    let client = kronyd(cdir.path(), &lines);
+    let client = kronyd_with(cdir.path(), &lines, &["-F", "1"]);
     let sock = cdir.path().join("kronyd.sock");
     wait_selected(&sock, &client);
+    assert!(
+        server.log_text().contains("Loaded seccomp filter"),
+        "{}",
+        server.log_text()
+    );
     let row = authdata_row(&sock).unwrap();
     assert!(nts_row_ok(&row, 7), "authdata: {row:?}");
     let ntpdata = chronyc(&sock, &["ntpdata", "127.0.0.1"]);
