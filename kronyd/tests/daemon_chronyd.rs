@@ -112,15 +112,7 @@ fn chronyd_synchronises_to_kronyd() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let port = free_port();
-    let mut conf = kronyd_base(d);
-    conf.extend([
-        "local stratum 10".into(),
-        "allow 127.0.0.1".into(),
-        format!("port {port}"),
-        "bindaddress 127.0.0.1".into(),
-    ]);
-    let conf = write_conf(d, "kronyd.conf", &conf);
-    let kronyd = start_kronyd(d, &conf, &[], &[]);
+    let kronyd = start_kronyd_server(d, port, &[], &[]);
     let chronyd = start_chronyd(
         d,
         &[
@@ -159,15 +151,7 @@ fn kronyd_synchronises_to_kronyd() {
     let server_dir = tempfile::tempdir().unwrap();
     let client_dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut conf = kronyd_base(server_dir.path());
-    conf.extend([
-        "local stratum 10".into(),
-        "allow 127.0.0.1".into(),
-        format!("port {port}"),
-        "bindaddress 127.0.0.1".into(),
-    ]);
-    let conf = write_conf(server_dir.path(), "kronyd.conf", &conf);
-    let server = start_kronyd(server_dir.path(), &conf, &[], &[]);
+    let server = start_kronyd_server(server_dir.path(), port, &[], &[]);
     let mut conf = kronyd_base(client_dir.path());
     conf.extend([
         format!("server 127.0.0.1 port {port} iburst minpoll -2 maxpoll 0"),

@@ -4,6 +4,7 @@
 //! NTP keeps working with kernel timestamps.
 #![allow(clippy::unwrap_used)]
 
+mod daemon_support;
 mod two_host_support;
 
 use std::time::{Duration, Instant};

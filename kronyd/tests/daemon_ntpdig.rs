@@ -34,15 +34,7 @@ fn ntpdig_gets_a_sane_offset() {
     };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let mut conf = kronyd_base(d);
-    conf.extend([
-        "local stratum 10".into(),
-        "allow 127.0.0.1".into(),
-        "bindaddress 127.0.0.1".into(),
-        "port 123".into(),
-    ]);
-    let conf = write_conf(d, "kronyd.conf", &conf);
-    let kronyd = start_kronyd(d, &conf, &[], &ns.exec_prefix());
+    let kronyd = start_kronyd_server(d, 123, &[], &ns.exec_prefix());
     let mut last = String::new();
     let got = wait_until(Duration::from_secs(10), || {
         let out = Command::new("ip")

@@ -43,23 +43,21 @@ fn write_keys(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
+/// The `keyfile` directive for `path`.
+fn keyfile_line(path: &Path) -> String {
+    format!("keyfile {}", path.display())
+}
+
 /// A kronyd client of 127.0.0.1:`port` with `key`, in its own directory.
 fn kronyd_client(dir: &Path, port: u16, keyfile: &Path, key: u32) -> Proc {
     let mut conf = kronyd_base(dir);
     conf.extend([
         format!("server 127.0.0.1 port {port} iburst minpoll -2 maxpoll 0 key {key}"),
-        format!("keyfile {}", keyfile.display()),
+        keyfile_line(keyfile),
         "port 0".into(),
     ]);
     let conf = write_conf(dir, "kronyd.conf", &conf);
     start_kronyd(dir, &conf, &[], &[])
-}
-
-/// The number after `name :` in chronyc's output.
-fn count(report: &str, name: &str) -> u64 {
-    field(report, name)
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
 }
 
 #[test]
@@ -71,7 +69,7 @@ fn kronyd_clients_with_keys_synchronise_to_chronyd() {
     let d = dir.path();
     let keyfile = write_keys(d, "chrony.keys", KEYS);
     let port = free_port();
-    let chronyd = start_chronyd_server(d, port, &[format!("keyfile {}", keyfile.display())]);
+    let chronyd = start_chronyd_server(d, port, &[keyfile_line(&keyfile)]);
     // key, authdata Type and KLen, NTP version the client sends.
     let cases = [
         (1, 1, 128, "4"),
@@ -104,11 +102,14 @@ fn kronyd_clients_with_keys_synchronise_to_chronyd() {
         let ntp = chronyc(&sock, &["ntpdata"]);
         assert_eq!(field(&ntp, "Authenticated"), Some("Yes"), "{ntp}");
         assert_eq!(field(&ntp, "Version"), Some(*version), "{ntp}");
-        assert!(count(&ntp, "Total valid RX") >= 3, "{ntp}");
+        assert!(field_u64(&ntp, "Total valid RX") >= 3, "{ntp}");
         assert!(client.log_text().contains("Loaded 11 symmetric keys"));
     }
     let stats = chronyc(&d.join("chronyd.sock"), &["serverstats"]);
-    assert!(count(&stats, "Authenticated NTP packets") >= 12, "{stats}");
+    assert!(
+        field_u64(&stats, "Authenticated NTP packets") >= 12,
+        "{stats}"
+    );
 }
 
 #[test]
@@ -125,7 +126,7 @@ fn a_wrong_or_missing_key_gets_no_valid_response() {
         "1 MD5 HEX:0102030405060708090a0b0c0d0e0f11\n",
     );
     let port = free_port();
-    let _chronyd = start_chronyd_server(d, port, &[format!("keyfile {}", keyfile.display())]);
+    let _chronyd = start_chronyd_server(d, port, &[keyfile_line(&keyfile)]);
     let wrong_dir = tempfile::tempdir().unwrap();
     let wrong_client = kronyd_client(wrong_dir.path(), port, &wrong, 1);
     let missing_dir = tempfile::tempdir().unwrap();
@@ -137,12 +138,12 @@ fn a_wrong_or_missing_key_gets_no_valid_response() {
         assert!(!log.contains("Selected source"), "{log}");
         let sock = cd.path().join("kronyd.sock");
         let ntp = chronyc(&sock, &["ntpdata"]);
-        assert_eq!(count(&ntp, "Total valid RX"), 0, "{ntp}");
+        assert_eq!(field_u64(&ntp, "Total valid RX"), 0, "{ntp}");
     }
     // The missing key: nothing is sent (chrony does not send requests it
     // cannot authenticate).
     let ntp = chronyc(&missing_dir.path().join("kronyd.sock"), &["ntpdata"]);
-    assert_eq!(count(&ntp, "Total TX"), 0, "{ntp}");
+    assert_eq!(field_u64(&ntp, "Total TX"), 0, "{ntp}");
 }
 
 #[test]
@@ -154,23 +155,14 @@ fn chronyd_clients_with_keys_get_authenticated_responses_from_kronyd() {
     let d = dir.path();
     let keyfile = write_keys(d, "chrony.keys", KEYS);
     let port = free_port();
-    let mut conf = kronyd_base(d);
-    conf.extend([
-        "local stratum 10".into(),
-        "allow 127.0.0.1".into(),
-        format!("port {port}"),
-        "bindaddress 127.0.0.1".into(),
-        format!("keyfile {}", keyfile.display()),
-    ]);
-    let conf = write_conf(d, "kronyd.conf", &conf);
-    let kronyd = start_kronyd(d, &conf, &[], &[]);
+    let kronyd = start_kronyd_server(d, port, &[keyfile_line(&keyfile)], &[]);
     for key in 1..=11 {
         let cd = tempfile::tempdir().unwrap();
         let chronyd = start_chronyd(
             cd.path(),
             &[
                 format!("server 127.0.0.1 port {port} iburst minpoll -2 maxpoll -2 key {key}"),
-                format!("keyfile {}", keyfile.display()),
+                keyfile_line(&keyfile),
                 "port 0".into(),
             ],
         );
@@ -178,7 +170,7 @@ fn chronyd_clients_with_keys_get_authenticated_responses_from_kronyd() {
         let mut ntp = String::new();
         let valid = wait_until(Duration::from_secs(10), || {
             ntp = chronyc(&sock, &["ntpdata"]);
-            count(&ntp, "Total valid RX") >= 2
+            field_u64(&ntp, "Total valid RX") >= 2
         });
         assert!(
             valid,
@@ -189,7 +181,10 @@ fn chronyd_clients_with_keys_get_authenticated_responses_from_kronyd() {
         assert_eq!(field(&ntp, "Authenticated"), Some("Yes"), "{ntp}");
     }
     let stats = chronyc(&d.join("kronyd.sock"), &["serverstats"]);
-    assert!(count(&stats, "Authenticated NTP packets") >= 22, "{stats}");
+    assert!(
+        field_u64(&stats, "Authenticated NTP packets") >= 22,
+        "{stats}"
+    );
 }
 
 /// `rekey`: a key added to kronyd's keyfile while it runs is used after
@@ -208,7 +203,7 @@ fn rekey_reads_the_keyfile_again() {
         "2 SHA1 HEX:933F62BE1D604E68A81B557F18CFA200483F5B70\n",
     );
     let port = free_port();
-    let _chronyd = start_chronyd_server(d, port, &[format!("keyfile {}", server_keys.display())]);
+    let _chronyd = start_chronyd_server(d, port, &[keyfile_line(&server_keys)]);
     let cd = tempfile::tempdir().unwrap();
     let client = kronyd_client(cd.path(), port, &client_keys, 1);
     assert!(client.wait_log("Key 1 is missing", Duration::from_secs(5)));
@@ -267,16 +262,7 @@ fn ntpdig_verifies_kronyd_responses() {
         "wrong.keys",
         "1 MD5 abcdefghijklmnoX\n3 AES 7EA62AE64D190114D46D5A082F948EC2\n",
     );
-    let mut conf = kronyd_base(d);
-    conf.extend([
-        "local stratum 10".into(),
-        "allow 127.0.0.1".into(),
-        "bindaddress 127.0.0.1".into(),
-        "port 123".into(),
-        format!("keyfile {}", keyfile.display()),
-    ]);
-    let conf = write_conf(d, "kronyd.conf", &conf);
-    let kronyd = start_kronyd(d, &conf, &[], &ns.exec_prefix());
+    let kronyd = start_kronyd_server(d, 123, &[keyfile_line(&keyfile)], &ns.exec_prefix());
     for key in [1, 3] {
         let mut last = String::new();
         let ok = wait_until(Duration::from_secs(10), || {

@@ -18,6 +18,7 @@
 //! returns.
 #![allow(clippy::unwrap_used)]
 
+mod daemon_support;
 mod two_host_support;
 
 use std::path::Path;

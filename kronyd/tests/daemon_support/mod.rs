@@ -174,6 +174,22 @@ pub fn start_chronyd_server(dir: &Path, port: u16, extra: &[String]) -> Proc {
     start_chronyd(dir, &lines)
 }
 
+/// Starts kronyd (as [`start_kronyd`], through `prefix`) serving `local
+/// stratum 10` on 127.0.0.1 port `port` to 127.0.0.1, plus `extra`
+/// configuration lines.
+pub fn start_kronyd_server(dir: &Path, port: u16, extra: &[String], prefix: &[&str]) -> Proc {
+    let mut conf = kronyd_base(dir);
+    conf.extend([
+        "local stratum 10".to_string(),
+        "allow 127.0.0.1".to_string(),
+        "bindaddress 127.0.0.1".to_string(),
+        format!("port {port}"),
+    ]);
+    conf.extend_from_slice(extra);
+    let conf = write_conf(dir, "kronyd.conf", &conf);
+    start_kronyd(dir, &conf, &[], prefix)
+}
+
 /// A network namespace with its loopback up, deleted when dropped. Tests
 /// use it for programs that need port 123 (ntpdig has no port option).
 pub struct Netns(String);
@@ -225,9 +241,14 @@ impl Drop for Netns {
     }
 }
 
-/// `chronyc -n -h SOCKET COMMAND...`: its standard output.
+/// `chronyc -n -h SOCKET COMMAND...`: its standard output and error.
 pub fn chronyc(socket: &Path, args: &[&str]) -> String {
-    let out = Command::new(CHRONYC)
+    run_client(Path::new(CHRONYC), socket, args)
+}
+
+/// `CLIENT -n -h SOCKET COMMAND...`: its standard output and error.
+fn run_client(client: &Path, socket: &Path, args: &[&str]) -> String {
+    let out = Command::new(client)
         .arg("-n")
         .arg("-h")
         .arg(socket)
@@ -288,14 +309,7 @@ pub fn kronyc_bin() -> &'static PathBuf {
 
 /// `kronyc -n -h SOCKET COMMAND...`: its standard output and error.
 pub fn kronyc(socket: &Path, args: &[&str]) -> String {
-    let out = Command::new(kronyc_bin())
-        .arg("-n")
-        .arg("-h")
-        .arg(socket)
-        .args(args)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+    run_client(kronyc_bin(), socket, args)
 }
 
 /// A numeric `Name : value` field of a report (0 if absent).

@@ -3,15 +3,15 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::process::{Output, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::daemon_support::Proc;
+pub use crate::daemon_support::{CHRONYC, CHRONYD, field, kronyc_bin, wait_until};
 
 use super::netns::Host;
-
-pub const CHRONYD: &str = "/usr/sbin/chronyd";
-pub const CHRONYC: &str = "/usr/bin/chronyc";
 
 /// Which implementation runs a daemon (and which client talks to it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,46 +77,8 @@ impl Kind {
 
 /// A process-wide counter for unique file names.
 fn seq() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
     N.fetch_add(1, Ordering::Relaxed)
-}
-
-/// The kronyc binary of this build: `$KRONYC` if set, else built by cargo
-/// next to the kronyd under test (a no-op when `cargo test --workspace`
-/// already built it; kronyc is another package, so this test cannot name
-/// it with `CARGO_BIN_EXE_*`).
-pub fn kronyc_bin() -> &'static PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        if let Some(p) = std::env::var_os("KRONYC") {
-            return PathBuf::from(p);
-        }
-        let kronyd = Path::new(env!("CARGO_BIN_EXE_kronyd"));
-        let bin = kronyd.with_file_name("kronyc");
-        let profile_dir = kronyd.parent().unwrap();
-        let target_dir = profile_dir.parent().unwrap();
-        let mut cmd = Command::new(env!("CARGO"));
-        cmd.args(["build", "-q", "-p", "kronyc", "--target-dir"])
-            .arg(target_dir)
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        match profile_dir.file_name().and_then(|n| n.to_str()) {
-            Some("debug") => {}
-            Some("release") => {
-                cmd.arg("--release");
-            }
-            Some(other) => {
-                cmd.args(["--profile", other]);
-            }
-            None => {}
-        }
-        let built = cmd.status().is_ok_and(|s| s.success());
-        assert!(
-            built || bin.exists(),
-            "cannot build kronyc (set KRONYC=path)"
-        );
-        bin
-    })
 }
 
 /// A daemon running in a lab host, killed when dropped.
@@ -124,16 +86,9 @@ pub struct Daemon {
     pub kind: Kind,
     /// Its Unix command socket.
     pub sock: PathBuf,
-    /// Its stderr (the message log with `-d`).
-    pub log: PathBuf,
-    child: Child,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    /// The process; its log is the daemon's stderr (the message log with
+    /// `-d`).
+    process: Proc,
 }
 
 impl Daemon {
@@ -164,35 +119,30 @@ impl Daemon {
         Daemon {
             kind,
             sock,
-            log,
-            child,
+            process: Proc { child, log },
         }
     }
 
     /// Sends SIGTERM and waits up to `timeout` for the exit status (None if
     /// it did not end, or ended by a signal).
     pub fn terminate(&mut self, timeout: Duration) -> Option<i32> {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().ok()?;
-        let start = Instant::now();
-        while start.elapsed() < timeout {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return status.code();
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        None
+        self.process.terminate(timeout)
     }
 
     /// `Some(status)` once it has exited (`Some(None)`: by a signal),
     /// `None` while it runs.
     pub fn try_exit(&mut self) -> Option<Option<i32>> {
-        self.child.try_wait().ok().flatten().map(|s| s.code())
+        self.process
+            .child
+            .try_wait()
+            .ok()
+            .flatten()
+            .map(|s| s.code())
     }
 
     /// Its log so far.
     pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        self.process.log_text()
     }
 
     /// The matching client over the Unix socket, numeric (`-n`: no reverse
@@ -208,28 +158,6 @@ impl Daemon {
 /// stdout followed by stderr.
 pub fn text(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
-}
-
-/// The value of a `Name : value` line of a report.
-pub fn field<'a>(report: &'a str, name: &str) -> Option<&'a str> {
-    report.lines().find_map(|l| {
-        let (k, v) = l.split_once(':')?;
-        (k.trim() == name).then(|| v.trim())
-    })
-}
-
-/// Polls `cond` every 100 ms until it holds or `timeout` passes.
-pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    loop {
-        if cond() {
-            return true;
-        }
-        if start.elapsed() > timeout {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 /// A source's line of a `sources` report, as (state, name, reach register).
