@@ -7,21 +7,11 @@
 
 use std::io::Read;
 use std::net::{Ipv4Addr, UdpSocket};
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use krony_testkit::{CHRONYC, installed};
 use krony_wire::cmdmon::*;
-
-const CHRONYC: &str = "/usr/bin/chronyc";
-
-fn installed(bin: &str) -> bool {
-    if Path::new(bin).exists() {
-        return true;
-    }
-    eprintln!("SKIP: {bin} is not installed");
-    false
-}
 
 fn v4(a: u8, b: u8, c: u8, d: u8) -> CmdAddr {
     CmdAddr::Inet4(Ipv4Addr::new(a, b, c, d))

@@ -2,124 +2,49 @@
 //! (no clock control, own config, ports and socket, killed at the end, also
 //! on failure) is asked with our requests and its replies are decoded.
 //!
-//! The tests skip (with a message) only if chronyd is not installed.
+//! The tests skip (with a message) only if chronyd or chronyc is not
+//! installed.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::os::unix::net::UnixDatagram;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use krony_testkit::{CHRONYC, CHRONYD, free_udp_port, installed};
 use krony_wire::cmdmon::*;
-
-const CHRONYD: &str = "/usr/sbin/chronyd";
-
-fn installed(bin: &str) -> bool {
-    if Path::new(bin).exists() {
-        return true;
-    }
-    eprintln!("SKIP: {bin} is not installed");
-    false
-}
 
 fn v4(a: u8, b: u8, c: u8, d: u8) -> CmdAddr {
     CmdAddr::Inet4(Ipv4Addr::new(a, b, c, d))
 }
 
-/// A chronyd 4.3 on loopback with its own config; killed when dropped.
+/// A chronyd 4.3 on loopback at local stratum 1, its own source, with a
+/// Unix socket of ours to ask it over its command socket.
 struct Chronyd {
-    child: Child,
-    dir: tempfile::TempDir,
-    ntp_port: u16,
-    cmd_port: u16,
+    daemon: krony_testkit::Chronyd,
     unix: UnixDatagram,
 }
 
-impl Drop for Chronyd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+impl std::ops::Deref for Chronyd {
+    type Target = krony_testkit::Chronyd;
 
-fn free_udp_port() -> u16 {
-    let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
-    s.local_addr().expect("addr").port()
-}
-
-/// chronyd drops root privileges to its compiled-in user unless told
-/// otherwise; as non-root it must be told not to insist on root.
-fn user_args() -> Vec<String> {
-    let out = Command::new("id").arg("-un").output().expect("id");
-    let user = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    if user == "root" {
-        vec!["-u".into(), user]
-    } else {
-        vec!["-U".into(), "-u".into(), user]
+    fn deref(&self) -> &krony_testkit::Chronyd {
+        &self.daemon
     }
 }
 
 impl Chronyd {
     fn start() -> Chronyd {
-        let dir = tempfile::tempdir().expect("tempdir");
-        // chronyd refuses a socket directory that others may access.
-        let mode = std::os::unix::fs::PermissionsExt::from_mode(0o700);
-        std::fs::set_permissions(dir.path(), mode).expect("chmod");
-        let (ntp_port, cmd_port) = (free_udp_port(), free_udp_port());
-        let d = dir.path().display();
-        let conf = format!(
-            "port {ntp_port}\nbindaddress 127.0.0.1\ncmdport {cmd_port}\n\
-             bindcmdaddress 127.0.0.1\nbindcmdaddress {d}/chronyd.sock\npidfile {d}/chronyd.pid\n\
-             local stratum 1\nallow 127.0.0.1\n\
-             server 127.0.0.1 port {ntp_port} minpoll -2 maxpoll -2 iburst\n"
+        let port = free_udp_port();
+        let daemon = krony_testkit::Chronyd::start_on(
+            port,
+            &format!(
+                "local stratum 1\nallow 127.0.0.1\n\
+                 server 127.0.0.1 port {port} minpoll -2 maxpoll -2 iburst"
+            ),
         );
-        std::fs::write(dir.path().join("chronyd.conf"), conf).expect("write conf");
-        let log = std::fs::File::create(dir.path().join("chronyd.log")).expect("log");
-        let child = Command::new(CHRONYD)
-            .arg("-x")
-            .arg("-d")
-            .args(user_args())
-            .arg("-f")
-            .arg(dir.path().join("chronyd.conf"))
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("spawn chronyd");
-        let client = dir.path().join("client.sock");
-        let unix = UnixDatagram::bind(&client).expect("bind unix");
+        let unix = UnixDatagram::bind(daemon.dir.path().join("client.sock")).expect("bind unix");
         unix.set_read_timeout(Some(Duration::from_millis(500)))
             .expect("timeout");
-        let mut c = Chronyd {
-            child,
-            dir,
-            ntp_port,
-            cmd_port,
-            unix,
-        };
-        c.wait_ready();
-        c
-    }
-
-    fn sock_path(&self) -> PathBuf {
-        self.dir.path().join("chronyd.sock")
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("chronyd.log")).unwrap_or_default()
-    }
-
-    fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(st)) = self.child.try_wait() {
-                panic!("chronyd exited ({st}):\n{}", self.log());
-            }
-            if self.sock_path().exists() && self.try_udp(&Request::Tracking).is_some() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("chronyd not ready:\n{}", self.log());
+        Chronyd { daemon, unix }
     }
 
     fn try_udp(&self, req: &Request) -> Option<(usize, Reply)> {
@@ -184,7 +109,7 @@ fn ok(reply: Reply) -> ReplyBody {
 
 #[test]
 fn chronyd_answers_our_requests() {
-    if !installed(CHRONYD) {
+    if !installed(CHRONYD) || !installed(CHRONYC) {
         return;
     }
     let d = Chronyd::start();
@@ -285,7 +210,7 @@ fn chronyd_answers_our_requests() {
 
 #[test]
 fn chronyd_takes_our_write_commands() {
-    if !installed(CHRONYD) {
+    if !installed(CHRONYD) || !installed(CHRONYC) {
         return;
     }
     let d = Chronyd::start();
@@ -375,7 +300,7 @@ fn chronyd_takes_our_write_commands() {
 /// same status when chronyd answers, and a drop when it stays silent.
 #[test]
 fn chronyd_and_our_parser_agree_on_malformed_requests() {
-    if !installed(CHRONYD) {
+    if !installed(CHRONYD) || !installed(CHRONYC) {
         return;
     }
     let d = Chronyd::start();

@@ -2,30 +2,21 @@
 //! Debian's chronyc, starting `chronyd -x` safely (own config, ports,
 //! socket; killed on drop), and a fake daemon answering from a table.
 
-#![allow(dead_code)]
+// Each test binary uses a part of these helpers.
+#![allow(dead_code, unused_imports)]
 
 pub mod dataset;
 
-use std::net::UdpSocket;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-pub const CHRONYD: &str = "/usr/sbin/chronyd";
-pub const CHRONYC: &str = "/usr/bin/chronyc";
+pub use krony_testkit::{CHRONYC, CHRONYD, Chronyd, free_udp_port, installed};
+
 pub const KRONYC: &str = env!("CARGO_BIN_EXE_kronyc");
-
-/// Whether a binary is installed; prints a skip note if not.
-pub fn installed(bin: &str) -> bool {
-    if Path::new(bin).exists() {
-        return true;
-    }
-    eprintln!("SKIP: {bin} is not installed");
-    false
-}
 
 /// Standard output, standard error and exit status of a run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,100 +37,6 @@ pub fn run(bin: &str, args: &[&str]) -> Run {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         code: out.status.code().unwrap_or(-1),
-    }
-}
-
-pub fn free_udp_port() -> u16 {
-    let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
-    s.local_addr().expect("addr").port()
-}
-
-/// A `chronyd -x` with its own directory, ports and socket.
-pub struct Chronyd {
-    child: Child,
-    pub dir: tempfile::TempDir,
-    pub ntp_port: u16,
-    pub cmd_port: u16,
-}
-
-impl Drop for Chronyd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Chronyd {
-    /// Starts chronyd with these extra configuration lines.
-    pub fn start(extra: &str) -> Chronyd {
-        let dir = tempfile::tempdir().expect("tempdir");
-        // chronyd refuses a socket directory others may access.
-        let mode = std::os::unix::fs::PermissionsExt::from_mode(0o700);
-        std::fs::set_permissions(dir.path(), mode).expect("chmod");
-        let (ntp_port, cmd_port) = (free_udp_port(), free_udp_port());
-        let d = dir.path().display();
-        let conf = format!(
-            "port {ntp_port}\nbindaddress 127.0.0.1\ncmdport {cmd_port}\n\
-             bindcmdaddress 127.0.0.1\nbindcmdaddress {d}/chronyd.sock\n\
-             pidfile {d}/chronyd.pid\ndumpdir {d}\n{extra}\n"
-        );
-        std::fs::write(dir.path().join("chronyd.conf"), conf).expect("write conf");
-        let log = std::fs::File::create(dir.path().join("chronyd.log")).expect("log");
-        let child = Command::new(CHRONYD)
-            .arg("-x")
-            .arg("-d")
-            .args(user_args())
-            .arg("-f")
-            .arg(dir.path().join("chronyd.conf"))
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("spawn chronyd");
-        let mut c = Chronyd {
-            child,
-            dir,
-            ntp_port,
-            cmd_port,
-        };
-        c.wait_ready();
-        c
-    }
-
-    pub fn sock(&self) -> String {
-        self.dir.path().join("chronyd.sock").display().to_string()
-    }
-
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("chronyd.log")).unwrap_or_default()
-    }
-
-    fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(st)) = self.child.try_wait() {
-                panic!("chronyd exited ({st}):\n{}", self.log());
-            }
-            if Path::new(&self.sock()).exists() {
-                let r = run(CHRONYC, &["-h", &self.sock(), "tracking"]);
-                if r.code == 0 {
-                    return;
-                }
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("chronyd not ready:\n{}", self.log());
-    }
-}
-
-/// chronyd drops root privileges to its compiled-in user unless told
-/// otherwise; as non-root it must be told not to insist on root.
-fn user_args() -> Vec<String> {
-    let out = Command::new("id").arg("-un").output().expect("id");
-    let user = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    if user == "root" {
-        vec!["-u".into(), user]
-    } else {
-        vec!["-U".into(), "-u".into(), user]
     }
 }
 
