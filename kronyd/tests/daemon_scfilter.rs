@@ -75,7 +75,14 @@ fn a_full_session_runs_under_the_level_1_filter() {
     let udp = String::from_utf8_lossy(&udp.stdout).into_owned();
     assert!(udp.contains("^* 127.0.0.1"), "{udp}");
     assert_eq!(chronyc(&sock, &["dump"]).trim(), "200 OK");
-    assert!(dumps.join("127.0.0.1.dat").exists());
+    let listing: Vec<_> = std::fs::read_dir(&dumps)
+        .map(|r| r.filter_map(|e| e.ok().map(|e| e.file_name())).collect())
+        .unwrap_or_default();
+    assert!(
+        dumps.join("127.0.0.1.dat").exists(),
+        "dumps: {listing:?}\n{}",
+        k.log_text()
+    );
     assert_eq!(chronyc(&sock, &["cyclelogs"]).trim(), "200 OK");
     let code = k.terminate(Duration::from_secs(5));
     let status = k.child.wait().unwrap();
