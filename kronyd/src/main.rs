@@ -40,7 +40,7 @@ const FEATURES: &[(&str, bool)] = &[
     ("SCFILTER", true),
     ("SIGND", false),
     ("ASYNCDNS", true),
-    ("NTS", false),
+    ("NTS", true),
     ("SECHASH", true),
     ("IPV6", true),
     ("DEBUG", false),

@@ -185,7 +185,11 @@ impl Nts {
             let Some(src) = engine.source(id) else {
                 continue;
             };
-            if src.params().auth != AuthMode::Nts || self.clients.contains_key(&id) {
+            // A name not resolved yet has a placeholder address.
+            if src.params().auth != AuthMode::Nts
+                || self.clients.contains_key(&id)
+                || engine.is_unresolved(id)
+            {
                 continue;
             }
             let remote = src.remote();

@@ -156,61 +156,62 @@ impl NtsServer {
         sessions.chain(rotation).min()
     }
 
-    /// Accepts waiting connections on listener `i`.
+    /// Accepts one waiting connection on listener `i` (one per readiness,
+    /// as chronyd: clknetsim allows `accept` only when a connection waits;
+    /// the loop comes back for the others).
     pub fn accept(&mut self, i: usize, engine: &mut Engine, now: UnixTime, mono_now: UnixTime) {
-        for _ in 0..16 {
-            let Some(listener) = self.listeners.get(i) else {
-                return;
-            };
-            let (sock, peer) = match tcp::accept(listener) {
-                Ok(Some(c)) => c,
-                Ok(None) => return,
-                Err(e) => {
-                    log_event(
-                        Severity::Debug,
-                        format!("Could not accept NTS-KE connection : {e}"),
-                    );
-                    return;
-                }
-            };
-            let active = self.conns.iter().flatten().count();
-            let limit = engine.server_mut().map(|s| {
-                let allowed = s.access().is_allowed(peer.ip());
-                let (_, limit) = s.client_log_mut().check_access(
-                    Service::NtsKe,
-                    Some(peer.ip()),
-                    now,
-                    &mut rand::rng(),
+        let Some(listener) = self.listeners.get(i) else {
+            return;
+        };
+        let (sock, peer) = match tcp::accept(listener) {
+            Ok(Some(c)) => c,
+            Ok(None) => return,
+            Err(e) => {
+                log_event(
+                    Severity::Debug,
+                    format!("Could not accept NTS-KE connection : {e}"),
                 );
-                (allowed, limit)
-            });
-            match limit {
-                Some((true, Limit::Pass | Limit::Kod)) if active < self.max_conns => {}
-                _ => {
-                    log_event(
-                        Severity::Debug,
-                        format!("Rejected NTS-KE connection from {peer}"),
-                    );
-                    continue;
-                }
+                return;
             }
-            let conn = rustls::ServerConnection::new(self.tls.clone());
-            let Ok(conn) = conn else { continue };
-            let session = TlsSession::new(
-                sock,
-                rustls::Connection::Server(conn),
-                false,
-                peer.to_string(),
-                UnixTime::from_nanos(mono_now.as_nanos() + SESSION_TIMEOUT_NS),
+        };
+        let active = self.conns.iter().flatten().count();
+        let limit = engine.server_mut().map(|s| {
+            let allowed = s.access().is_allowed(peer.ip());
+            let (_, limit) = s.client_log_mut().check_access(
+                Service::NtsKe,
+                Some(peer.ip()),
+                now,
+                &mut rand::rng(),
             );
-            let c = Some(Conn {
-                session,
-                answered: false,
-            });
-            match self.conns.iter().position(Option::is_none) {
-                Some(slot) => self.conns[slot] = c,
-                None => self.conns.push(c),
+            (allowed, limit)
+        });
+        match limit {
+            Some((true, Limit::Pass | Limit::Kod)) if active < self.max_conns => {}
+            _ => {
+                log_event(
+                    Severity::Debug,
+                    format!("Rejected NTS-KE connection from {peer}"),
+                );
+                return;
             }
+        }
+        let Ok(conn) = rustls::ServerConnection::new(self.tls.clone()) else {
+            return;
+        };
+        let session = TlsSession::new(
+            sock,
+            rustls::Connection::Server(conn),
+            false,
+            peer.to_string(),
+            UnixTime::from_nanos(mono_now.as_nanos() + SESSION_TIMEOUT_NS),
+        );
+        let c = Some(Conn {
+            session,
+            answered: false,
+        });
+        match self.conns.iter().position(Option::is_none) {
+            Some(slot) => self.conns[slot] = c,
+            None => self.conns.push(c),
         }
     }
 

@@ -4,12 +4,12 @@
 //! and reads the peer's message from [`TlsSession::received`].
 
 use std::io::{self, Read, Write};
-use std::net::TcpStream;
 
 use krony_wire::UnixTime;
 use krony_wire::nts_ke::ALPN;
 
 use crate::sys::poll::Interest;
+use crate::sys::tcp::TcpConn;
 
 /// Largest NTS-KE message accepted (chrony's limit).
 pub const MAX_MESSAGE_LEN: usize = 16384;
@@ -66,7 +66,7 @@ pub enum SessionError {
 /// A TLS stream over a non-blocking socket.
 #[derive(Debug)]
 pub struct TlsSession {
-    sock: TcpStream,
+    sock: TcpConn,
     conn: rustls::Connection,
     /// The client's TCP connection is still being established.
     connecting: bool,
@@ -88,7 +88,7 @@ impl TlsSession {
     /// A session over `sock`; `connecting` for a client whose connect(2)
     /// is in progress.
     pub fn new(
-        sock: TcpStream,
+        sock: TcpConn,
         conn: rustls::Connection,
         connecting: bool,
         label: String,
@@ -108,7 +108,7 @@ impl TlsSession {
     }
 
     /// The socket, to poll.
-    pub fn socket(&self) -> &TcpStream {
+    pub fn socket(&self) -> &TcpConn {
         &self.sock
     }
 

@@ -1,7 +1,8 @@
 //! TCP sockets for NTS-KE, opened as clknetsim expects (design.md):
 //! `socket(domain, SOCK_STREAM, 0)` with O_NONBLOCK and FD_CLOEXEC set by
-//! fcntl, `accept` (not `accept4`) then fcntl. Reading and writing go
-//! through `std::net::TcpStream`, which owns the descriptor.
+//! fcntl, `accept` (not `accept4`) then fcntl; data moves with `send` and
+//! `recv` ([`TcpConn`]), which clknetsim intercepts (it does not intercept
+//! `write`, which `std::net::TcpStream` uses).
 
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -10,18 +11,65 @@ use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use super::sockaddr::{RawAddr, family_of};
 use super::{SysError, check, fd};
 
+/// A connected non-blocking TCP socket.
+#[derive(Debug)]
+pub struct TcpConn(TcpStream);
+
+impl TcpConn {
+    /// The pending socket error (SO_ERROR): a connection that failed.
+    ///
+    /// # Errors
+    /// When getsockopt fails.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.0.take_error()
+    }
+}
+
+impl AsFd for TcpConn {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.0.as_fd()
+    }
+}
+
+impl io::Read for TcpConn {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // SAFETY: buf is valid for writes of buf.len() bytes.
+        let n = unsafe { libc::recv(self.0.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+        usize::try_from(n).map_err(|_| io::Error::last_os_error())
+    }
+}
+
+impl io::Write for TcpConn {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // SAFETY: buf is valid for reads of buf.len() bytes.
+        let n = unsafe {
+            libc::send(
+                self.0.as_raw_fd(),
+                buf.as_ptr().cast(),
+                buf.len(),
+                libc::MSG_NOSIGNAL,
+            )
+        };
+        usize::try_from(n).map_err(|_| io::Error::last_os_error())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Starts a non-blocking connection to `remote`; it completes when the
 /// socket becomes writable (then check `take_error`).
 ///
 /// # Errors
 /// When the socket cannot be created or the connection fails at once.
-pub fn connect(remote: SocketAddr) -> Result<TcpStream, SysError> {
+pub fn connect(remote: SocketAddr) -> Result<TcpConn, SysError> {
     let owned = fd::socket(family_of(&remote.ip()), libc::SOCK_STREAM)?;
     fd::connect(owned.as_fd(), &RawAddr::from_ip(&remote)).map_err(|source| SysError::Os {
         op: format!("connect({remote})"),
         source,
     })?;
-    Ok(TcpStream::from(owned))
+    Ok(TcpConn(TcpStream::from(owned)))
 }
 
 /// A non-blocking listening socket on `local` (SO_REUSEADDR; IPv6 only
@@ -50,7 +98,7 @@ pub fn listen(local: SocketAddr, backlog: i32) -> Result<TcpListener, SysError> 
 ///
 /// # Errors
 /// Other accept(2) errors (e.g. EMFILE).
-pub fn accept(listener: &TcpListener) -> io::Result<Option<(TcpStream, SocketAddr)>> {
+pub fn accept(listener: &TcpListener) -> io::Result<Option<(TcpConn, SocketAddr)>> {
     let mut addr = RawAddr::empty();
     let mut len = addr.socklen();
     // SAFETY: addr.buf is writable for len bytes and aligned for sockaddr.
@@ -75,7 +123,7 @@ pub fn accept(listener: &TcpListener) -> io::Result<Option<(TcpStream, SocketAdd
     let peer = addr
         .ip_addr()
         .ok_or_else(|| io::Error::other("accepted a connection from a non-IP address"))?;
-    Ok(Some((TcpStream::from(owned), peer)))
+    Ok(Some((TcpConn(TcpStream::from(owned)), peer)))
 }
 
 #[cfg(test)]
