@@ -72,6 +72,8 @@ pub struct TlsSession {
     connecting: bool,
     /// What the peer sent (plaintext).
     rx: Vec<u8>,
+    /// TLS records waiting for room in the socket.
+    out: Vec<u8>,
     /// The peer closed its side (TCP EOF or TLS close_notify).
     peer_closed: bool,
     /// Closed our side after sending (close_notify queued).
@@ -99,6 +101,7 @@ impl TlsSession {
             conn,
             connecting,
             rx: Vec::new(),
+            out: Vec::new(),
             peer_closed: false,
             closing: false,
             alpn_checked: false,
@@ -119,7 +122,7 @@ impl TlsSession {
 
     /// What to wait for.
     pub fn interest(&self) -> Interest {
-        if self.connecting || self.conn.wants_write() {
+        if self.connecting || !self.out.is_empty() || self.conn.wants_write() {
             Interest::READABLE_WRITABLE
         } else {
             Interest::READABLE
@@ -157,7 +160,7 @@ impl TlsSession {
 
     /// Whether everything queued was written.
     pub fn flushed(&self) -> bool {
-        !self.conn.wants_write()
+        self.out.is_empty() && !self.conn.wants_write()
     }
 
     /// Whether the handshake is complete.
@@ -197,12 +200,21 @@ impl TlsSession {
         self.check_alpn()
     }
 
+    /// Sends what rustls has queued, its records joined so that a flight
+    /// leaves in as few segments as the socket takes.
     fn write_tls(&mut self) -> Result<bool, SessionError> {
-        let mut any = false;
         while self.conn.wants_write() {
-            match self.conn.write_tls(&mut self.sock) {
+            // OK to ignore: writing into a Vec cannot fail.
+            let _ = self.conn.write_tls(&mut self.out);
+        }
+        let mut any = false;
+        while !self.out.is_empty() {
+            match self.sock.write(&self.out) {
                 Ok(0) => break,
-                Ok(_) => any = true,
+                Ok(n) => {
+                    self.out.drain(..n);
+                    any = true;
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(self.send_error(&e)),
