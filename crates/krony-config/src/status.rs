@@ -108,7 +108,7 @@ pub const DIRECTIVES: &[(&str, DirectiveStatus)] = &[
     ("ptpport", Implemented),
     ("ratelimit", Implemented),
     ("refclock", Implemented),
-    ("refresh", Todo),
+    ("refresh", Implemented),
     ("reselectdist", Implemented),
     ("rtcautotrim", Implemented),
     ("rtcdevice", Implemented),

@@ -82,7 +82,7 @@ impl Daemon {
                 super::auth::prepare_source(self.net.keys(), &mut spec);
                 self.sources.add_spec(now, &mut self.engine, spec);
             }
-            DaemonAction::Refresh => self.sources.refresh(now),
+            DaemonAction::Refresh => self.sources.refresh(now, &self.engine),
             DaemonAction::Rekey => self.rekey(),
             DaemonAction::ReloadSources => {
                 self.sources.reload_source_dirs(now, &mut self.engine);

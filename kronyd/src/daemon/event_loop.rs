@@ -189,6 +189,7 @@ impl Daemon {
                     self.net.receive(r, &mut self.engine, &mut self.clock);
                 }
                 let now = self.clock.now();
+                self.sources.after_receive(now, &self.engine);
                 self.drain(now);
             }
             Token::Command(i) => self.handle_commands(i),

@@ -186,6 +186,7 @@ fn start(opts: &Options, config: Config) -> Result<(Daemon, Option<PidFile>), St
     let now = clock.now();
     let mut sources = Sources::new(auth::prepare_sources(&keys, config.sources.clone()), family);
     sources.set_source_dirs(config.sourcedirs.clone());
+    sources.set_refresh_interval(config.refresh);
     initstepslew::configure(&config, opts.restarted, family, &mut engine, &mut sources);
     if rtc.is_some() && rtc_read {
         // chrony's RTC_TimeInit: the sources wait for the initial trim.

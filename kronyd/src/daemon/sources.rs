@@ -4,7 +4,7 @@
 //! pool member the engine gives up on (unreachable, falseticker) is moved
 //! to an address the pool's name gives that no source uses yet.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
 
 use krony_config::{SourceKind, SourceSpec};
@@ -14,6 +14,8 @@ use krony_engine::{Engine, UnixTime};
 use super::initstepslew::InitPhase;
 use crate::logging::{Severity, log_event};
 use crate::resolver::{self, Family, Request, Resolver, Response};
+
+mod refresh;
 
 /// First delay before a name that did not resolve is tried again (chrony
 /// doubles it up to about 17 minutes between attempts).
@@ -73,6 +75,10 @@ pub struct Sources {
     init: Option<InitPhase>,
     /// The configured sources were started (after `initstepslew`).
     started: bool,
+    /// Periodic refreshment of the addresses (`refresh`).
+    refresh: refresh::RefreshState,
+    /// Pool lines whose spare unresolved records were dropped.
+    pools_full: BTreeSet<usize>,
 }
 
 impl Sources {
@@ -93,6 +99,8 @@ impl Sources {
             reserved: BTreeMap::new(),
             init: None,
             started: false,
+            refresh: refresh::RefreshState::default(),
+            pools_full: BTreeSet::new(),
         }
     }
 
@@ -185,8 +193,10 @@ impl Sources {
         if let Some(spec) = pool {
             log_event(level, format!("Removed pool {}", spec.host));
         }
+        self.pools_full.remove(&i);
         for id in ids {
             self.origin.remove(&id);
+            self.refresh.last_resolving.remove(&id);
             let addr = engine.source(id).map(|s| s.remote());
             let unresolved = engine.is_unresolved(id);
             if engine.remove_source(now, id).is_ok() && pool.is_none() {
@@ -235,6 +245,7 @@ impl Sources {
                             .is_ok()
                         {
                             self.origin.insert(id, i);
+                            self.refresh.last_resolving.insert(id, now);
                             let text = format!("ID#{:010} ({})", id.0, spec.host);
                             log_event(self.log_level(i), format!("Added source {text}"));
                         }
@@ -279,16 +290,11 @@ impl Sources {
                 .any(|l| l.purpose == Purpose::Add && l.retry_delay <= RETRY_FIRST)
     }
 
-    /// How many configured sources still wait for their name (chronyc
-    /// `activity`: "sources with unknown address").
+    /// How many records without an address chronyd would have besides the
+    /// engine's placeholders of named servers and peers: the spare records
+    /// of pools (chronyc `activity`: "sources with unknown address").
     pub fn unresolved(&self) -> u32 {
-        let adding = self
-            .in_flight
-            .values()
-            .chain(self.retries.iter().map(|(_, l)| l))
-            .filter(|l| l.purpose == Purpose::Add)
-            .count();
-        u32::try_from(adding).unwrap_or(u32::MAX)
+        u32::try_from(self.pool_spares()).unwrap_or(u32::MAX)
     }
 
     /// The resolver, to poll its wake-up pipe, while it owes answers.
@@ -378,14 +384,14 @@ impl Sources {
         match (r.result, lookup.purpose) {
             (Ok(addrs), Purpose::Add) => self.add(now, engine, lookup.spec_index, &addrs),
             (Ok(addrs), Purpose::Replace(id)) => replace(now, engine, id, &addrs),
-            (Ok(addrs), Purpose::Refresh(id)) => {
-                if engine
-                    .source(id)
-                    .is_some_and(|s| !addrs.contains(&s.remote()))
-                {
-                    replace(now, engine, id, &addrs);
+            (Ok(addrs), Purpose::Refresh(id)) => match engine.source(id).map(|s| s.remote()) {
+                Some(current) if addrs.contains(&current) => {
+                    let ip = crate::files::dump::ip_text(&current.ip());
+                    log_event(Severity::Debug, format!("{ip} still fresh"));
                 }
-            }
+                Some(_) => replace(now, engine, id, &addrs),
+                None => {}
+            },
             (Err(e), Purpose::Add) => {
                 log_event(Severity::Debug, format!("Could not resolve {name} : {e}"));
                 let delay = lookup.retry_delay;
@@ -423,6 +429,7 @@ impl Sources {
                     // Listed since the start: it gets its address now.
                     match engine.resolve_source(now, id, *addr) {
                         Ok(()) => {
+                            self.refresh.last_resolving.insert(id, now);
                             added += 1;
                             continue;
                         }
@@ -445,6 +452,7 @@ impl Sources {
                     // chronyd names a pool once, when its first member comes.
                     let first = !self.origin.values().any(|l| *l == i);
                     self.origin.insert(id, i);
+                    self.refresh.last_resolving.insert(id, now);
                     added += 1;
                     if spec.kind != SourceKind::Pool {
                         log_event(level, format!("Added source {}", source_text(addr, spec)));
@@ -486,26 +494,15 @@ impl Sources {
 
     /// chronyc `refresh`: looks every source's name up again and moves the
     /// sources whose address it no longer gives.
-    pub fn refresh(&mut self, now: UnixTime) {
+    pub fn refresh(&mut self, now: UnixTime, engine: &Engine) {
         let named: Vec<(SourceId, usize)> = self
             .origin
             .iter()
-            .filter(|(_, i)| {
-                self.specs
-                    .get(**i)
-                    .is_some_and(|s| resolver::parse_literal(&s.host).is_none())
-            })
+            .filter(|(id, i)| self.is_named(**i) && !engine.is_unresolved(**id))
             .map(|(id, i)| (*id, *i))
             .collect();
         for (id, i) in named {
-            self.lookup(
-                now,
-                Lookup {
-                    spec_index: i,
-                    purpose: Purpose::Refresh(id),
-                    retry_delay: RETRY_FIRST,
-                },
-            );
+            self.refresh_one(now, engine, id, i);
         }
     }
 
@@ -535,6 +532,7 @@ impl Sources {
         }
         let wait = rand::random::<f64>() * MAX_REPLACE_INTERVAL;
         self.next_replace = Some(now.add_secs(wait));
+        self.refresh.last_resolving.insert(id, now);
         self.lookup(
             now,
             Lookup {

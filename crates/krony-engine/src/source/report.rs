@@ -257,6 +257,11 @@ impl NtpSource {
         self.report.clone()
     }
 
+    /// How many valid responses came (`ntpdata`'s "Total valid RX").
+    pub fn valid_responses(&self) -> u32 {
+        self.report.counters.total_valid
+    }
+
     /// The `sources` fields owned by the source.
     pub fn source_report(&self) -> SourceReportData {
         SourceReportData {
