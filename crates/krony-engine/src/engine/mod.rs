@@ -227,6 +227,8 @@ pub struct Engine {
     rtc: Option<crate::rtc::RtcTracker>,
     /// Reference clocks (they share the id space with `sources`).
     refclocks: refclocks::Refclocks,
+    /// Our monotonic timescale for peers' `extfield F323`.
+    mono: crate::source::MonoScale,
 }
 
 impl fmt::Debug for Engine {
@@ -262,7 +264,13 @@ impl Engine {
         if let Some((freq, skew)) = cfg.initial_frequency {
             reference.initial_frequency(now, freq, skew);
         }
+        // Not drawn from `rng`: the other draws stay as they were.
+        let mono = crate::source::MonoScale {
+            offset: 0.0,
+            epoch: (seed ^ (seed >> 32) ^ 0x9E37_79B9) as u32,
+        };
         let mut engine = Engine {
+            mono,
             cfg,
             reference,
             selector: Selector::new(),
@@ -599,6 +607,14 @@ impl Engine {
                     self.refclocks_follow_change(&ch);
                     if let Some(server) = &mut self.server {
                         server.handle_clock_change(&ch, &mut self.rng);
+                    }
+                    if ch.kind == ChangeKind::Adjust {
+                        self.mono.offset += ch.doffset;
+                    } else {
+                        self.mono = crate::source::MonoScale {
+                            offset: 0.0,
+                            epoch: self.rng.next_u32(),
+                        };
                     }
                 }
                 ClockNotice::Dispersion(d) => {

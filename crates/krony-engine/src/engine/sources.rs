@@ -246,6 +246,7 @@ impl Engine {
             max_clock_error: self.cfg.max_clock_error,
             check_sync_loop: server_open && self.reference.mode() == RefMode::Normal,
             near_leap_second: self.reference.is_near_leap(now),
+            mono: self.mono,
         }
     }
 

@@ -578,3 +578,38 @@ fn interleaved_peers_without_allow_check_sync_loops() {
     assert_eq!(seen_by_a.stratum, 11, "{seen_by_a:?}");
     assert!(!seen_by_a.tests.td_no_sync_loop, "{seen_by_a:?}");
 }
+
+/// The spread of the client's samples, and how far the client's clock is
+/// from the server's, 3.5 s after the server corrected its clock by 0.1 s
+/// (chronyc `doffset 0.1` on the server).
+fn after_server_correction(options: &str) -> (f64, f64) {
+    let server = node("local stratum 1\nallow all\n", addr(1), 0.0, 0.0, 1);
+    let conf = format!("server 192.0.2.1 minpoll 0 maxpoll 0 {options}\nport 0\n");
+    let client = node(&conf, addr(2), 0.0, 0.0, 2);
+    let mut nodes = [server, client];
+    run_from(&mut nodes, 0.0, 100.0);
+    let now = nodes[0].clock.raw(100.0);
+    assert!(nodes[0].engine.accumulate_offset(now, 0.1));
+    // The server's clock starts slewing at once.
+    drain(&mut nodes, 0, 100.0, &mut Vec::new());
+    run_from(&mut nodes, 100.0, 103.5);
+    let now = nodes[1].clock.raw(103.5);
+    let spread = nodes[1].engine.sourcestats(now)[0].stats.std_dev;
+    let cooked = |n: &Node| n.engine.cook(n.clock.raw(103.5));
+    (spread, cooked(&nodes[1]).diff_secs(cooked(&nodes[0])))
+}
+
+#[test]
+fn mono_root_field_moves_old_samples_by_the_servers_correction() {
+    // With the field, the older samples follow the server's correction:
+    // they agree with the new ones, and the client follows at once.
+    for options in ["extfield F323", "xleave extfield F323"] {
+        let (spread, offset) = after_server_correction(options);
+        assert!(spread < 1e-6, "{options}: spread {spread}");
+        assert!(offset.abs() < 1e-3, "{options}: offset {offset}");
+    }
+    // Without it, the correction is a jump among the samples.
+    let (spread, offset) = after_server_correction("");
+    assert!(spread > 1e-2, "spread {spread}");
+    assert!(offset.abs() > 1e-3, "offset {offset}");
+}

@@ -38,8 +38,8 @@
 
 mod auth;
 mod config;
-mod request;
-mod response;
+pub(crate) mod request;
+pub(crate) mod response;
 
 pub use auth::SymmetricKeys;
 pub use config::{MIN_PRECISION, ServerConfig, precision_log2};

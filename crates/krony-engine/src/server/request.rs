@@ -10,11 +10,11 @@ pub(super) const MAX_PACKET_LEN: usize = HEADER_LEN + 1024 + 4 + 64;
 
 /// The magic number opening chrony's experimental monotonic-root extension
 /// field (type 0xF323).
-pub(super) const MONO_ROOT_MAGIC: u32 = 0xF5BE_DD9A;
+pub(crate) const MONO_ROOT_MAGIC: u32 = 0xF5BE_DD9A;
 
 /// Body length of that field: magic, root delay, root dispersion (32 bits
 /// each), monotonic receive timestamp (64 bits) and epoch (32 bits).
-pub(super) const MONO_ROOT_BODY_LEN: usize = 24;
+pub(crate) const MONO_ROOT_BODY_LEN: usize = 24;
 
 /// Length of an MS-SNTP authenticator (key ID + 16 zero bytes), which
 /// Samba's ntp_signd is expected to sign.

@@ -128,7 +128,7 @@ pub(super) fn transmit_stamp<R: RngCore + ?Sized>(
 }
 
 /// Seconds in chrony's unsigned 4.28 format, rounded up, saturating.
-fn ntp32_f28(secs: f64) -> u32 {
+pub(crate) fn ntp32_f28(secs: f64) -> u32 {
     const SCALE: f64 = (1u32 << 28) as f64;
     if secs >= f64::from(u32::MAX) / SCALE {
         u32::MAX

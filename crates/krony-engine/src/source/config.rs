@@ -76,6 +76,8 @@ pub struct SourceParams {
     pub auto_offline: bool,
     /// `xleave`: interleaved mode.
     pub interleaved: bool,
+    /// `extfield F323`: chrony's experimental monotonic-root field.
+    pub mono_root: bool,
     /// The version of our packets, 1 to 4.
     pub version: u8,
     /// Authentication.
@@ -128,6 +130,7 @@ impl SourceParams {
             auto_burst: o.burst,
             auto_offline: o.auto_offline,
             interleaved: o.xleave,
+            mono_root: o.extfields.exp_mono_root,
             version,
             auth,
             max_unreach: o.maxunreach,

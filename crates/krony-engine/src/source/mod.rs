@@ -39,6 +39,7 @@
 mod checks;
 mod commands;
 mod config;
+mod mono_root;
 mod poll;
 mod receive;
 mod report;
@@ -53,6 +54,7 @@ pub use checks::PacketTests;
 pub use config::{
     AuthMode, DEFAULT_MAXPOLL, DEFAULT_MINPOLL, MAX_POLL, MAX_STRATUM, MIN_POLL, SourceParams,
 };
+pub use mono_root::MonoScale;
 pub use poll::TimerRestart;
 pub use report::{
     MEASUREMENTS_LOG_HEADER, MeasurementRecord, NtpCounters, NtpDataReport, SourceReportData,
@@ -135,6 +137,8 @@ struct Exchange {
     updated_init_timestamps: bool,
     init_remote_ntp_tx: NtpTimestamp,
     init_local_rx: Option<LocalTimestamp>,
+    /// The server's monotonic timescale (`extfield F323`).
+    mono: mono_root::MonoState,
 }
 
 /// What [`NtpSource::handle_send_error`] must undo.

@@ -7,6 +7,7 @@ use core::cmp::Ordering;
 use krony_wire::ntp::{ExtensionField, KissCode, LeapIndicator, Mode, NtpRepr, NtpTimestamp};
 
 use super::checks::PacketTests;
+use super::mono_root::{self, MonoRootField};
 use super::report::MeasurementRecord;
 use super::sample::{Measurement, cmp_ntp};
 use super::types::{
@@ -60,11 +61,17 @@ fn packet_auth(p: &NtpRepr) -> PacketAuth {
 
 /// Tests 1-7 and what follows from them.
 #[derive(Debug, Clone, Copy)]
-struct Basic {
-    tests: PacketTests,
-    valid: bool,
-    synced: bool,
-    interleaved: bool,
+pub(super) struct Basic {
+    pub tests: PacketTests,
+    pub valid: bool,
+    pub synced: bool,
+    pub interleaved: bool,
+    /// The server's root delay and dispersion: from the monotonic-root
+    /// field when there is one (28 fraction bits), else from the header.
+    pub root_delay: f64,
+    pub root_dispersion: f64,
+    /// The monotonic-root field, when we asked for it (`extfield F323`).
+    pub mono: Option<MonoRootField>,
 }
 
 impl NtpSource {
@@ -133,7 +140,7 @@ impl NtpSource {
             && p.stratum == 0)
             .then(|| KissCode::from(p.reference_id));
         let m = if b.synced && (!b.interleaved || self.xchg.valid_timestamps) {
-            self.measure(rp, b.interleaved, ctx)
+            self.measure(rp, &b, ctx)
         } else {
             None
         }
@@ -143,7 +150,7 @@ impl NtpSource {
         b.tests.tc_delay_dev_ratio = m.test_c;
         b.tests.td_no_sync_loop = m.test_d;
         let mut good = m.test_a && m.test_b && m.test_c && m.test_d;
-        self.update_timestamps(rp, &b, good);
+        self.update_timestamps(rp, &b, good, m.mono_doffset);
         // At most one response per request is accepted.
         if self.xchg.valid_rx {
             b.tests.t2_not_bogus = false;
@@ -178,7 +185,12 @@ impl NtpSource {
         let x = &self.xchg;
         let t2n = p.origin_ts == x.local_ntp_tx;
         let t2i = self.params.interleaved && p.origin_ts == x.local_ntp_rx;
-        let root_distance = p.root_delay.to_secs() / 2.0 + p.root_dispersion.to_secs();
+        let mono = self.params.mono_root.then(|| mono_root::find(p)).flatten();
+        let (root_delay, root_dispersion) = match &mono {
+            Some(f) => (f.root_delay, f.root_dispersion),
+            None => (p.root_delay.to_secs(), p.root_dispersion.to_secs()),
+        };
+        let root_distance = root_delay / 2.0 + root_dispersion;
         let tests = PacketTests {
             t1_not_duplicate: p.receive_ts != x.remote_ntp_rx || p.transmit_ts != x.remote_ntp_tx,
             t2_not_bogus: t2n || t2i,
@@ -201,6 +213,9 @@ impl NtpSource {
             valid,
             synced: valid && tests.t6_synchronised && tests.t7_root_distance,
             interleaved: !t2n && t2i,
+            root_delay,
+            root_dispersion,
+            mono,
         }
     }
 
@@ -223,7 +238,14 @@ impl NtpSource {
     /// Keeps the remote timestamps of a valid response for the next request
     /// (and the interleaved mode); a peer also keeps the last packet of any
     /// kind to answer it.
-    fn update_timestamps(&mut self, rp: &ReceivedPacket<'_>, b: &Basic, good: bool) {
+    /// `mono_doffset`: the server's correction measured from this response.
+    fn update_timestamps(
+        &mut self,
+        rp: &ReceivedPacket<'_>,
+        b: &Basic,
+        good: bool,
+        mono_doffset: f64,
+    ) {
         let p = rp.packet;
         let x = &mut self.xchg;
         let client = self.assoc == Association::Client;
@@ -243,6 +265,9 @@ impl NtpSource {
             } else {
                 None
             };
+            // Here, not with the sample: a peer may answer one request
+            // more than once.
+            x.mono.update(b.mono.as_ref(), mono_doffset);
         } else if !client
             && b.tests.t1_not_duplicate
             && !p.transmit_ts.is_zero()
@@ -276,8 +301,8 @@ impl NtpSource {
         } else {
             MAX_STRATUM
         };
-        self.xchg.remote_root_delay = p.root_delay.to_secs();
-        self.xchg.remote_root_dispersion = p.root_dispersion.to_secs();
+        self.xchg.remote_root_delay = b.root_delay;
+        self.xchg.remote_root_dispersion = b.root_dispersion;
         self.xchg.prev_local_poll = self.local_poll;
         self.xchg.prev_tx_count = self.xchg.tx_count;
         self.xchg.tx_count = 0;
@@ -395,6 +420,11 @@ impl NtpSource {
         // sample's when the source is ahead.
         let estimated = self.stats.predict_offset(sample.time);
         let error_in_estimate = (-sample.offset - estimated).abs();
+        // The server's corrections since the last sample move the older
+        // samples (`extfield F323`).
+        if let Some(d) = self.xchg.mono.take() {
+            self.stats.correct_offset(d);
+        }
         self.accumulate(sample, ctx.near_leap_second);
         let peer_distance = sample.peer_dispersion + 0.5 * sample.peer_delay;
         self.adjust_poll(self.poll_adjustment(error_in_estimate, peer_distance));
@@ -414,8 +444,8 @@ impl NtpSource {
             offset: m.sample.offset,
             peer_delay: m.sample.peer_delay,
             peer_dispersion: m.sample.peer_dispersion,
-            root_delay: p.root_delay.to_secs(),
-            root_dispersion: p.root_dispersion.to_secs(),
+            root_delay: b.root_delay,
+            root_dispersion: b.root_dispersion,
             ref_id: p.reference_id,
             mode: p.mode,
             interleaved: b.interleaved,

@@ -8,6 +8,7 @@ use krony_wire::ntp::{NtpShort, NtpTimestamp, RefId};
 
 use super::NtpSource;
 use super::poll::{MAX_SERVER_INTERVAL, log2_to_secs};
+use super::receive::Basic;
 use super::types::{Association, LocalContext, LocalTimestamp, ReceivedPacket};
 use crate::UnixTime;
 use crate::stats::Sample;
@@ -70,6 +71,9 @@ pub(super) struct Measurement {
     pub test_b: bool,
     pub test_c: bool,
     pub test_d: bool,
+    /// The server's offset correction since the last valid response
+    /// (`extfield F323`), 0 when unknown.
+    pub mono_doffset: f64,
 }
 
 impl Measurement {
@@ -91,6 +95,7 @@ impl Measurement {
             test_b: false,
             test_c: false,
             test_d: false,
+            mono_doffset: 0.0,
         }
     }
 }
@@ -101,11 +106,16 @@ impl NtpSource {
     pub(super) fn measure(
         &self,
         rp: &ReceivedPacket<'_>,
-        interleaved: bool,
+        b: &Basic,
         ctx: &LocalContext,
     ) -> Option<Measurement> {
-        let x = self.select_timestamps(rp, interleaved)?;
         let p = rp.packet;
+        let interleaved = b.interleaved;
+        let mono_doffset =
+            self.xchg
+                .mono
+                .doffset(b.mono.as_ref(), p.receive_ts, self.xchg.remote_ntp_rx);
+        let x = self.select_timestamps(rp, b, mono_doffset)?;
         let remote_interval = x.remote_transmit.diff_secs(x.remote_receive);
         let remote_average = x.remote_receive.add_secs(remote_interval / 2.0);
         let local_interval = x.local_receive.time.diff_secs(x.local_transmit.time);
@@ -138,19 +148,26 @@ impl NtpSource {
             test_b: self.test_b(&sample, ctx),
             test_c: self.test_c(&sample, ctx),
             test_d: self.test_d(rp, ctx),
+            mono_doffset,
         })
     }
 
     /// The timestamps to measure with. In interleaved mode the response
     /// carries the server's TX time of its previous response, so the
     /// measurement pairs it with our RX time of that response.
-    fn select_timestamps(&self, rp: &ReceivedPacket<'_>, interleaved: bool) -> Option<Exchange4> {
+    /// The server's remote timestamps of earlier responses are moved by
+    /// `mono_doffset`, the correction it made since.
+    fn select_timestamps(
+        &self,
+        rp: &ReceivedPacket<'_>,
+        b: &Basic,
+        mono_doffset: f64,
+    ) -> Option<Exchange4> {
         let p = rp.packet;
         let pivot = rp.rx.time;
         let local_tx = self.xchg.local_tx?;
-        let root_delay = p.root_delay.to_secs();
-        let root_dispersion = p.root_dispersion.to_secs();
-        if !interleaved {
+        let (root_delay, root_dispersion) = (b.root_delay, b.root_dispersion);
+        if !b.interleaved {
             let remote_receive = p.receive_ts.to_unix(pivot);
             return Some(Exchange4 {
                 local_transmit: local_tx,
@@ -174,7 +191,7 @@ impl NtpSource {
         let (local_transmit, remote_receive, root_delay, root_dispersion) = match use_prev {
             Some(prev) => (
                 prev,
-                prev_rx,
+                prev_rx.add_secs(-mono_doffset),
                 self.xchg.remote_root_delay,
                 self.xchg.remote_root_dispersion,
             ),
@@ -189,7 +206,7 @@ impl NtpSource {
             local_transmit,
             remote_receive,
             remote_request_receive: prev_rx,
-            remote_transmit: p.transmit_ts.to_unix(pivot),
+            remote_transmit: p.transmit_ts.to_unix(pivot).add_secs(-mono_doffset),
             local_receive: local_rx,
             prev_remote_transmit: Some(self.xchg.remote_ntp_tx.to_unix(pivot)),
             root_delay,

@@ -68,7 +68,23 @@ impl NtpSource {
             ctx.precision_log2.clamp(-32, 32)
         };
         let stamps = self.stamps(now, precision, interleaved, remote_rx, remote_tx, local_rx);
-        let repr = self.header(ctx, precision, &stamps);
+        let mut repr = self.header(ctx, precision, &stamps);
+        if self.params.mono_root && repr.version == 4 {
+            // A peer sends its root values and the monotonic time of its
+            // receive timestamp; a client only asks for the field.
+            let peer = (!client).then(|| {
+                let r = &ctx.reference;
+                (
+                    r.root_delay,
+                    r.root_dispersion,
+                    local_rx.map(|t| t.time),
+                    ctx.mono,
+                )
+            });
+            let fuzz = fuzz(&mut self.rng, i32::from(precision));
+            repr.extensions
+                .push(super::mono_root::request_field(peer, fuzz));
+        }
         self.xchg.local_tx = Some(LocalTimestamp::daemon(now));
         self.xchg.local_ntp_rx = stamps.receive;
         self.xchg.local_ntp_tx = stamps.transmit;

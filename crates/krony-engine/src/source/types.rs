@@ -138,6 +138,8 @@ pub struct LocalContext {
     /// Whether a leap second is within a few seconds (samples are then
     /// dropped and the leap status of the source is not updated).
     pub near_leap_second: bool,
+    /// Our monotonic timescale, sent to peers with `extfield F323`.
+    pub mono: super::MonoScale,
 }
 
 impl Default for LocalContext {
@@ -149,6 +151,7 @@ impl Default for LocalContext {
             max_clock_error: 1e-6,
             check_sync_loop: false,
             near_leap_second: false,
+            mono: super::MonoScale::default(),
         }
     }
 }
