@@ -142,6 +142,8 @@ pub struct Net {
     buf: Vec<u8>,
     /// Buffers of one recvmmsg call.
     batch: Vec<Vec<u8>>,
+    /// Their addresses, control messages and results (taken while in use).
+    scratch: Option<socket::RecvScratch>,
     /// Whether the server sockets were tried (they are opened once).
     server_tried: bool,
     /// The `keyfile` keys: requests of sources with a key are signed, and
@@ -164,6 +166,7 @@ impl Net {
             free: FreeRunning::default(),
             buf: vec![0; RECV_BUFFER],
             batch: Vec::new(),
+            scratch: Some(socket::RecvScratch::default()),
             server_tried: false,
             keys: KeyStore::default(),
             nts: None,
@@ -271,11 +274,12 @@ impl Net {
     /// per system call, and gives it to the engine.
     pub fn receive(&mut self, r: SocketRef, engine: &mut Engine, clock: &mut DaemonClock) {
         let mut batch = std::mem::take(&mut self.batch);
+        let mut scratch = self.scratch.take().unwrap_or_default();
         batch.resize_with(socket::RECV_BATCH, || vec![0; RECV_BUFFER]);
         let mut read = 0;
         while read < MAX_RECV_PER_WAKE {
             let Some(sock) = self.socket(r) else { break };
-            let got = match sock.recv_many(&mut batch) {
+            let got = match sock.recv_many(&mut batch, &mut scratch) {
                 Ok(got) => got,
                 Err(e) => {
                     // ECONNREFUSED after an ICMP port unreachable, etc.
@@ -293,6 +297,7 @@ impl Net {
             }
         }
         self.batch = batch;
+        self.scratch = Some(scratch);
     }
 
     /// Gives one received datagram to the engine and sends what it answers.

@@ -119,9 +119,13 @@ pub(crate) fn local_name(fd: BorrowedFd<'_>) -> Result<RawAddr, SysError> {
 }
 
 /// What recvmsg returned.
+#[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct RecvResult {
     /// Bytes of data received (at most the buffer's length).
     pub len: usize,
+    /// Bytes of the sender's address written (recvmmsg only: recvmsg sets
+    /// the name's length itself).
+    pub name_len: usize,
     /// Bytes of control messages written.
     pub control_len: usize,
     /// msg_flags (MSG_TRUNC, MSG_CTRUNC, MSG_ERRQUEUE).
@@ -164,10 +168,14 @@ pub(crate) fn recvmsg(
     Ok(Some(RecvResult {
         // OK because ret >= 0 here.
         len: (ret as usize).min(buf.len()),
+        name_len: name.len,
         control_len: (msg.msg_controllen as usize).min(control.len()),
         flags: msg.msg_flags,
     }))
 }
+
+/// Most messages one [`recvmmsg`] call reads (chronyd reads 16).
+pub(crate) const MAX_MMSG: usize = 16;
 
 /// One message of [`recvmmsg`]: where its data, its sender's address and
 /// its control messages go.
@@ -180,45 +188,54 @@ pub(crate) struct MsgSlot<'a> {
     pub control: &'a mut [u8],
 }
 
-/// recvmmsg(2): up to `slots.len()` datagrams in one call, one iovec each,
-/// as chronyd reads its sockets. Empty when nothing is waiting (EAGAIN) or
-/// the call was interrupted; result `i` describes slot `i`.
+/// recvmmsg(2): up to [`MAX_MMSG`] datagrams in one call, one iovec each,
+/// as chronyd reads its sockets; the slots beyond [`MAX_MMSG`] are not
+/// used. Returns how many were read (0 when nothing is waiting, EAGAIN, or
+/// the call was interrupted); `results[i]` then describes slot `i`. The
+/// headers live on the stack: a call allocates nothing (it runs once per
+/// wake-up of a busy server).
 // msg_controllen is size_t on glibc but socklen_t on musl (the cast is
 // needed there).
 #[allow(clippy::unnecessary_cast)]
-pub(crate) fn recvmmsg(
+pub(crate) fn recvmmsg<'a>(
     fd: BorrowedFd<'_>,
-    slots: &mut [MsgSlot<'_>],
-) -> io::Result<Vec<RecvResult>> {
-    if slots.is_empty() {
-        return Ok(Vec::new());
-    }
-    // The iovecs are all made before any msghdr points at them, so that the
-    // vector never moves afterwards.
-    let mut iovs: Vec<libc::iovec> = slots
-        .iter_mut()
-        .map(|s| libc::iovec {
-            iov_base: s.buf.as_mut_ptr().cast(),
-            iov_len: s.buf.len(),
-        })
-        .collect();
-    let mut msgs: Vec<libc::mmsghdr> = Vec::with_capacity(slots.len());
-    for (s, iov) in slots.iter_mut().zip(iovs.iter_mut()) {
-        // SAFETY: mmsghdr is a plain C struct; all zeroes is a valid value,
-        // and every field used is set below.
-        let mut m: libc::mmsghdr = unsafe { std::mem::zeroed() };
+    slots: impl IntoIterator<Item = MsgSlot<'a>>,
+    results: &mut [RecvResult; MAX_MMSG],
+) -> io::Result<usize> {
+    // SAFETY: iovec and mmsghdr are plain C structs; all zeroes (null
+    // pointers, zero lengths) is a valid value of each.
+    let mut iovs: [libc::iovec; MAX_MMSG] = unsafe { std::mem::zeroed() };
+    // SAFETY: as above; every field used is set below.
+    let mut msgs: [libc::mmsghdr; MAX_MMSG] = unsafe { std::mem::zeroed() };
+    // The lengths offered, which bound what the kernel reports.
+    let mut room = [(0usize, 0usize, 0usize); MAX_MMSG];
+    let mut n = 0;
+    for (((s, iov), m), room) in slots
+        .into_iter()
+        .zip(&mut iovs)
+        .zip(&mut msgs)
+        .zip(&mut room)
+    {
+        iov.iov_base = s.buf.as_mut_ptr().cast();
+        iov.iov_len = s.buf.len();
         m.msg_hdr.msg_name = s.name.buf.0.as_mut_ptr().cast();
         m.msg_hdr.msg_namelen = s.name.buf.0.len() as libc::socklen_t;
         m.msg_hdr.msg_iov = iov;
         m.msg_hdr.msg_iovlen = 1;
         m.msg_hdr.msg_control = s.control.as_mut_ptr().cast();
         m.msg_hdr.msg_controllen = s.control.len() as _;
-        msgs.push(m);
+        *room = (s.buf.len(), s.name.buf.0.len(), s.control.len());
+        n += 1;
     }
-    let vlen = libc::c_uint::try_from(msgs.len()).unwrap_or(libc::c_uint::MAX);
-    // SAFETY: msgs holds vlen headers whose pointers refer to live buffers
-    // of the stated lengths (the slots' buffers, names and controls, and
-    // iovs), all outliving the call; a null timeout is allowed.
+    if n == 0 {
+        return Ok(0);
+    }
+    // OK because n <= MAX_MMSG.
+    let vlen = n as libc::c_uint;
+    // SAFETY: the first vlen headers point at live buffers of the stated
+    // lengths (the slots' buffers, names and controls, borrowed for 'a, and
+    // iovs, which stays in place until the call returns); a null timeout is
+    // allowed.
     let ret = unsafe {
         libc::recvmmsg(
             fd.as_raw_fd(),
@@ -231,24 +248,21 @@ pub(crate) fn recvmmsg(
     if ret < 0 {
         let err = io::Error::last_os_error();
         return match err.kind() {
-            io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(Vec::new()),
+            io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(0),
             _ => Err(err),
         };
     }
     // OK because ret >= 0 here.
-    let n = (ret as usize).min(msgs.len());
-    Ok(msgs[..n]
-        .iter()
-        .zip(slots.iter_mut())
-        .map(|(m, s)| {
-            s.name.len = (m.msg_hdr.msg_namelen as usize).min(s.name.buf.0.len());
-            RecvResult {
-                len: (m.msg_len as usize).min(s.buf.len()),
-                control_len: (m.msg_hdr.msg_controllen as usize).min(s.control.len()),
-                flags: m.msg_hdr.msg_flags,
-            }
-        })
-        .collect())
+    let got = (ret as usize).min(n);
+    for ((m, (buf, name, control)), r) in msgs[..got].iter().zip(room).zip(results) {
+        *r = RecvResult {
+            len: (m.msg_len as usize).min(buf),
+            name_len: (m.msg_hdr.msg_namelen as usize).min(name),
+            control_len: (m.msg_hdr.msg_controllen as usize).min(control),
+            flags: m.msg_hdr.msg_flags,
+        };
+    }
+    Ok(got)
 }
 
 /// sendmsg(2) with one iovec, an optional destination and control messages.

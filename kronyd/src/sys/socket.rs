@@ -30,7 +30,37 @@ use super::{Aligned, SysError, fd, kernel_version};
 const CONTROL_LEN: usize = 256;
 
 /// Datagrams read by one [`UdpSocket::recv_many`] call (chronyd reads 16).
-pub const RECV_BATCH: usize = 16;
+pub const RECV_BATCH: usize = fd::MAX_MMSG;
+
+/// The buffers of [`UdpSocket::recv_many`] besides the data: senders'
+/// addresses and control messages of one batch, and its results. Kept by
+/// the caller from call to call: the kernel overwrites what it uses and
+/// only that is read, so a busy server does not allocate or clear ~6 kB
+/// per wake-up.
+/// (Boxed: moving it costs a few pointers.)
+pub struct RecvScratch {
+    names: Box<[RawAddr; RECV_BATCH]>,
+    controls: Box<[Aligned<CONTROL_LEN>; RECV_BATCH]>,
+    raw: Box<[fd::RecvResult; RECV_BATCH]>,
+    received: Vec<Received>,
+}
+
+impl Default for RecvScratch {
+    fn default() -> Self {
+        RecvScratch {
+            names: Box::new(std::array::from_fn(|_| RawAddr::empty())),
+            controls: Box::new([Aligned::zeroed(); RECV_BATCH]),
+            raw: Box::new([fd::RecvResult::default(); RECV_BATCH]),
+            received: Vec::with_capacity(RECV_BATCH),
+        }
+    }
+}
+
+impl std::fmt::Debug for RecvScratch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecvScratch").finish_non_exhaustive()
+    }
+}
 
 /// SOF_TIMESTAMPING_* flags (linux/net_tstamp.h) chronyd enables for software
 /// timestamps: SOFTWARE (report them) and RX_SOFTWARE (take them on receive);
@@ -229,16 +259,24 @@ impl UdpSocket {
 
     /// Receives up to `bufs.len()` datagrams (at most [`RECV_BATCH`]) with
     /// one recvmmsg call, as chronyd does; result `i` was written to
-    /// `bufs[i]`. Empty when nothing is waiting.
+    /// `bufs[i]`. Empty when nothing is waiting. `scratch` holds the
+    /// addresses and control messages between calls, so that a call
+    /// neither allocates nor clears them.
     ///
     /// # Errors
     /// As [`recv`](Self::recv).
-    pub fn recv_many(&self, bufs: &mut [Vec<u8>]) -> Result<Vec<Received>, SysError> {
-        let n = bufs.len().min(RECV_BATCH);
-        let mut names: [RawAddr; RECV_BATCH] = std::array::from_fn(|_| RawAddr::empty());
-        let mut controls: [Aligned<CONTROL_LEN>; RECV_BATCH] =
-            std::array::from_fn(|_| Aligned::zeroed());
-        let mut slots: Vec<fd::MsgSlot<'_>> = bufs[..n]
+    pub fn recv_many<'s>(
+        &self,
+        bufs: &mut [Vec<u8>],
+        scratch: &'s mut RecvScratch,
+    ) -> Result<&'s [Received], SysError> {
+        let RecvScratch {
+            names,
+            controls,
+            raw,
+            received: out,
+        } = scratch;
+        let slots = bufs
             .iter_mut()
             .zip(names.iter_mut())
             .zip(controls.iter_mut())
@@ -246,18 +284,18 @@ impl UdpSocket {
                 buf,
                 name,
                 control: &mut control.0,
-            })
-            .collect();
-        let results = fd::recvmmsg(self.fd.as_fd(), &mut slots).map_err(|source| SysError::Os {
+            });
+        let n = fd::recvmmsg(self.fd.as_fd(), slots, raw).map_err(|source| SysError::Os {
             op: "recvmmsg()".into(),
             source,
         })?;
-        drop(slots);
-        Ok(results
-            .iter()
-            .zip(names.iter().zip(controls.iter()))
-            .map(|(r, (name, control))| received(r, name, &control.0))
-            .collect())
+        out.clear();
+        for ((r, name), control) in raw[..n].iter().zip(names.iter_mut()).zip(controls.iter()) {
+            // The kernel overwrote this much of the name.
+            name.len = r.name_len;
+            out.push(received(r, name, &control.0));
+        }
+        Ok(out)
     }
 
     /// Reads one message from the error queue; `Ok(None)` when it is empty.

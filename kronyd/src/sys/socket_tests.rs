@@ -265,11 +265,12 @@ fn recv_many_reads_a_batch_with_addresses_and_timestamps() {
     }
     assert!(wait(&srv, Interest::READABLE).readable);
     let mut bufs = vec![vec![0u8; 1024]; RECV_BATCH];
+    let mut scratch = RecvScratch::default();
     let mut seen = Vec::new();
     let mut calls = 0;
     while seen.len() < total && calls < 100 {
         calls += 1;
-        let got = srv.recv_many(&mut bufs).expect("recvmmsg");
+        let got = srv.recv_many(&mut bufs, &mut scratch).expect("recvmmsg");
         assert!(got.len() <= RECV_BATCH);
         for (r, buf) in got.iter().zip(&bufs) {
             assert_eq!(r.len, 48);
@@ -291,5 +292,9 @@ fn recv_many_reads_a_batch_with_addresses_and_timestamps() {
         calls < total,
         "batched: {calls} calls for {total} datagrams"
     );
-    assert!(srv.recv_many(&mut bufs).expect("recvmmsg").is_empty());
+    assert!(
+        srv.recv_many(&mut bufs, &mut scratch)
+            .expect("recvmmsg")
+            .is_empty()
+    );
 }
