@@ -51,7 +51,11 @@ impl<F: Fn() -> UnixTime> VirtualClock<F> {
 
     /// The correction (ns) at raw time `t`.
     fn correction_at(&self, t: UnixTime) -> f64 {
-        let elapsed_ns = (i128::from(t.as_nanos()) - i128::from(self.base.as_nanos())) as f64;
+        // As UnixTime::diff_secs: the i64 difference converts cheaply.
+        let elapsed_ns = match t.as_nanos().checked_sub(self.base.as_nanos()) {
+            Some(d) => d as f64,
+            None => (i128::from(t.as_nanos()) - i128::from(self.base.as_nanos())) as f64,
+        };
         self.offset_ns + elapsed_ns * self.correction_ppm * 1e-6
     }
 
