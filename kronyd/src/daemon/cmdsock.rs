@@ -93,12 +93,10 @@ impl CommandSockets {
     }
 
     /// The descriptors to poll: index `i` for [`recv`](Self::recv).
-    pub fn fds(&self) -> Vec<BorrowedFd<'_>> {
-        let mut v: Vec<BorrowedFd<'_>> = self.udp.iter().map(AsFd::as_fd).collect();
-        if let Some((s, _)) = &self.unix {
-            v.push(s.as_fd());
-        }
-        v
+    pub fn fds(&self) -> impl Iterator<Item = BorrowedFd<'_>> {
+        // An iterator, not a vector: the poll set is rebuilt every round.
+        let unix = self.unix.iter().map(|(s, _)| s.as_fd());
+        self.udp.iter().map(AsFd::as_fd).chain(unix)
     }
 
     /// Reads one request from socket `i`; `None` when none is waiting.
@@ -181,7 +179,7 @@ mod tests {
         let text = format!("bindcmdaddress {}\ncmdport 0\n", path.display());
         let parsed = krony_config::parse_str(&text, "t").expect("config");
         let socks = CommandSockets::open(&parsed.config, Family::Any);
-        assert_eq!(socks.fds().len(), 1);
+        assert_eq!(socks.fds().count(), 1);
         let client_path = dir.path().join("client.sock");
         let client = UnixDatagram::bind(&client_path).expect("client");
         client.send_to(b"hello", &path).expect("send");

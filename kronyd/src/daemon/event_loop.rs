@@ -141,8 +141,8 @@ impl Daemon {
             set.add(sock, interest);
             tokens.push(Token::Ntp(r));
         }
-        for (i, fd) in self.commands.fds().iter().enumerate() {
-            set.add(fd, Interest::READABLE);
+        for (i, fd) in self.commands.fds().enumerate() {
+            set.add(&fd, Interest::READABLE);
             tokens.push(Token::Command(i));
         }
         if let Some(fd) = self.devices.rtc_fd() {
@@ -153,9 +153,7 @@ impl Daemon {
             set.add(&fd, Interest::READABLE);
             tokens.push(Token::Refclock(i));
         }
-        let mut refs = Vec::new();
-        self.poll_nts(set, &mut refs);
-        tokens.extend(refs.into_iter().map(Token::Nts));
+        self.poll_nts(set, |r| tokens.push(Token::Nts(r)));
     }
 
     /// Nanoseconds until the earliest deadline; `None` to wait for input only.

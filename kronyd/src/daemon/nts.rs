@@ -31,16 +31,15 @@ impl Daemon {
         }
     }
 
-    /// Adds the NTS sockets to the poll set.
-    pub(super) fn poll_nts(&self, set: &mut PollSet, refs: &mut Vec<NtsRef>) -> Vec<usize> {
-        let mut idx = Vec::new();
+    /// Adds the NTS sockets to the poll set, handing each one's reference
+    /// to `added` in the order added.
+    pub(super) fn poll_nts(&self, set: &mut PollSet, mut added: impl FnMut(NtsRef)) {
         if let Some(nts) = &self.net.nts {
             for (r, fd, interest) in nts.sockets() {
-                idx.push(set.add(&fd, interest));
-                refs.push(r);
+                set.add(&fd, interest);
+                added(r);
             }
         }
-        idx
     }
 
     /// I/O on an NTS socket.
