@@ -28,17 +28,7 @@ fn good_rx(sock: &Path) -> u64 {
 /// The `Std Dev` column (seconds) of the 127.0.0.1 row of `sourcestats`.
 fn std_dev(report: &str) -> Option<f64> {
     let row = report.lines().find(|l| l.starts_with("127.0.0.1"))?;
-    let v = row.split_whitespace().last()?;
-    let split = v.find(|c: char| c.is_ascii_alphabetic())?;
-    let (num, unit) = v.split_at(split);
-    let scale = match unit {
-        "ns" => 1e-9,
-        "us" => 1e-6,
-        "ms" => 1e-3,
-        "s" => 1.0,
-        _ => return None,
-    };
-    Some(num.parse::<f64>().ok()? * scale)
+    secs_with_unit(row.split_whitespace().last()?)
 }
 
 /// The client's `sourcestats` after the first good sample that follows the

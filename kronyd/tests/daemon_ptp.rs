@@ -6,7 +6,7 @@
 
 mod daemon_support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use daemon_support::*;
@@ -51,40 +51,51 @@ fn check_client(sock: &Path, to: &str, ptp: u16, logs: &str) {
     assert_eq!(field(&ntpdata, "RX timestamping"), Some("Kernel"));
 }
 
-#[test]
-fn chronyd_client_over_ptp_to_kronyd_server() {
-    if !installed(&[CHRONYD, CHRONYC]) {
-        return;
-    }
+/// A temporary directory with the subdirectories `k` (kronyd) and `c`
+/// (chronyd).
+fn dirs() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let (kdir, cdir) = (dir.path().join("k"), dir.path().join("c"));
     std::fs::create_dir(&kdir).unwrap();
     std::fs::create_dir(&cdir).unwrap();
-    let ptp = free_port();
-    let mut conf = kronyd_base(&kdir);
-    conf.extend(server("127.0.0.1", ptp));
-    let conf = write_conf(&kdir, "kronyd.conf", &conf);
-    let kronyd = start_kronyd(&kdir, &conf, &["-d"], &[]);
-    assert!(kronyd.wait_log("Disabled control", Duration::from_secs(5)));
-    let chronyd = start_chronyd(&cdir, &client("127.0.0.2", "127.0.0.1", ptp));
-    let ok = chronyd.wait_log("Selected source 127.0.0.1", Duration::from_secs(10));
+    (dir, kdir, cdir)
+}
+
+/// Waits for `text` in the client's log; both logs for the messages.
+fn wait_selected(client: &Proc, text: &str, kronyd: &Proc, chronyd: &Proc) -> String {
+    let ok = client.wait_log(text, Duration::from_secs(10));
     let logs = format!(
         "kronyd:\n{}\nchronyd:\n{}",
         kronyd.log_text(),
         chronyd.log_text()
     );
     assert!(ok, "{logs}");
+    logs
+}
+
+/// The server behind `sock` received at least 3 NTP packets.
+fn assert_served(sock: &Path) {
+    let stats = chronyc(sock, &["serverstats"]);
+    assert!(field_u64(&stats, "NTP packets received") >= 3, "{stats}");
+}
+
+#[test]
+fn chronyd_client_over_ptp_to_kronyd_server() {
+    if !installed(&[CHRONYD, CHRONYC]) {
+        return;
+    }
+    let (_dir, kdir, cdir) = dirs();
+    let ptp = free_port();
+    let kronyd = start_kronyd_with(&kdir, &server("127.0.0.1", ptp), &["-d"]);
+    assert!(kronyd.wait_log("Disabled control", Duration::from_secs(5)));
+    let chronyd = start_chronyd(&cdir, &client("127.0.0.2", "127.0.0.1", ptp));
+    let logs = wait_selected(&chronyd, "Selected source 127.0.0.1", &kronyd, &chronyd);
     check_client(&cdir.join("chronyd.sock"), "127.0.0.1", ptp, &logs);
     let k = kronyd.log_text();
     assert!(k.contains("Unwrapped PTP->NTP len=48"), "{logs}");
     assert!(k.contains("Wrapped NTP->PTP len=48"), "{logs}");
     assert!(!k.contains("ptpport directive"), "{logs}");
-    let stats = chronyc(&kdir.join("kronyd.sock"), &["serverstats"]);
-    let received: u64 = field(&stats, "NTP packets received")
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(received >= 3, "{stats}");
+    assert_served(&kdir.join("kronyd.sock"));
 }
 
 #[test]
@@ -92,28 +103,11 @@ fn kronyd_client_over_ptp_to_chronyd_server() {
     if !installed(&[CHRONYD, CHRONYC]) {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let (kdir, cdir) = (dir.path().join("k"), dir.path().join("c"));
-    std::fs::create_dir(&kdir).unwrap();
-    std::fs::create_dir(&cdir).unwrap();
+    let (_dir, kdir, cdir) = dirs();
     let ptp = free_port();
     let chronyd = start_chronyd(&cdir, &server("127.0.0.2", ptp));
-    let mut conf = kronyd_base(&kdir);
-    conf.extend(client("127.0.0.1", "127.0.0.2", ptp));
-    let conf = write_conf(&kdir, "kronyd.conf", &conf);
-    let kronyd = start_kronyd(&kdir, &conf, &[], &[]);
-    let ok = kronyd.wait_log("Selected source 127.0.0.2", Duration::from_secs(10));
-    let logs = format!(
-        "kronyd:\n{}\nchronyd:\n{}",
-        kronyd.log_text(),
-        chronyd.log_text()
-    );
-    assert!(ok, "{logs}");
+    let kronyd = start_kronyd_with(&kdir, &client("127.0.0.1", "127.0.0.2", ptp), &[]);
+    let logs = wait_selected(&kronyd, "Selected source 127.0.0.2", &kronyd, &chronyd);
     check_client(&kdir.join("kronyd.sock"), "127.0.0.2", ptp, &logs);
-    let stats = chronyc(&cdir.join("chronyd.sock"), &["serverstats"]);
-    let received: u64 = field(&stats, "NTP packets received")
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(received >= 3, "{stats}");
+    assert_served(&cdir.join("chronyd.sock"));
 }

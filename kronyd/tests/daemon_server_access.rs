@@ -13,7 +13,7 @@
 mod daemon_support;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use daemon_support::ntp::{Answers, Client};
@@ -160,29 +160,36 @@ fn report(sock: &Path, kronyd: bool, cmd: &str) -> String {
     text
 }
 
-fn kronyd_side(d: &Path, port: u16) -> (Proc, PathBuf) {
-    let mut conf = kronyd_base(d);
-    conf.extend(server_lines(port, true));
-    let conf = write_conf(d, "kronyd.conf", &conf);
-    let k = start_kronyd(d, &conf, &[], &[]);
-    let sock = d.join("kronyd.sock");
+/// Starts kronyd (`kronyd` true) or chronyd serving in a new directory,
+/// waits for its command socket and runs [`exercise`] against it.
+fn observe(kronyd: bool) -> Observed {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = free_port();
+    let lines = server_lines(port, kronyd);
+    let (daemon, sock) = if kronyd {
+        (start_kronyd_with(d, &lines, &[]), d.join("kronyd.sock"))
+    } else {
+        (start_chronyd(d, &lines), d.join("chronyd.sock"))
+    };
     assert!(
         wait_until(Duration::from_secs(5), || sock.exists()),
         "{}",
-        k.log_text()
+        daemon.log_text()
     );
-    (k, sock)
-}
-
-fn chronyd_side(d: &Path, port: u16) -> (Proc, PathBuf) {
-    let c = start_chronyd(d, &server_lines(port, false));
-    let sock = d.join("chronyd.sock");
-    assert!(
-        wait_until(Duration::from_secs(5), || sock.exists()),
-        "{}",
-        c.log_text()
-    );
-    (c, sock)
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let (records, name) = if kronyd {
+        (KRONYD_RECORDS, "kronyd")
+    } else {
+        (CHRONYD_RECORDS, "chronyd")
+    };
+    exercise(
+        addr,
+        &|cmd| report(&sock, kronyd, cmd),
+        kronyd,
+        records,
+        name,
+    )
 }
 
 #[test]
@@ -190,31 +197,8 @@ fn access_rate_limit_and_client_log_match_chronyd() {
     if !installed(&[CHRONYD, CHRONYC]) {
         return;
     }
-    let kdir = tempfile::tempdir().unwrap();
-    let kport = free_port();
-    let (kproc, ksock) = kronyd_side(kdir.path(), kport);
-    let kaddr: SocketAddr = format!("127.0.0.1:{kport}").parse().unwrap();
-    let k = exercise(
-        kaddr,
-        &|cmd| report(&ksock, true, cmd),
-        true,
-        KRONYD_RECORDS,
-        "kronyd",
-    );
-    drop(kproc);
-
-    let cdir = tempfile::tempdir().unwrap();
-    let cport = free_port();
-    let (cproc, csock) = chronyd_side(cdir.path(), cport);
-    let caddr: SocketAddr = format!("127.0.0.1:{cport}").parse().unwrap();
-    let c = exercise(
-        caddr,
-        &|cmd| report(&csock, false, cmd),
-        false,
-        CHRONYD_RECORDS,
-        "chronyd",
-    );
-    drop(cproc);
+    let k = observe(true);
+    let c = observe(false);
 
     // What does not depend on chance is the same for both daemons.
     assert_eq!((k.denied, c.denied), (0, 0));

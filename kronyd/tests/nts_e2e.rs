@@ -88,15 +88,7 @@ fn client_lines(port: u16, ke_port: u16, trusted: &Path) -> Vec<String> {
 
 /// A kronyd with `lines` in its own directory.
 fn kronyd(dir: &Path, lines: &[String]) -> Proc {
-    kronyd_with(dir, lines, &[])
-}
-
-/// As [`kronyd`], with extra command-line options.
-fn kronyd_with(dir: &Path, lines: &[String], opts: &[&str]) -> Proc {
-    let mut conf = kronyd_base(dir);
-    conf.extend_from_slice(lines);
-    let conf = write_conf(dir, "kronyd.conf", &conf);
-    start_kronyd(dir, &conf, opts, &[])
+    start_kronyd_with(dir, lines, &[])
 }
 
 /// The row of `authdata` for 127.0.0.1, split into columns.
@@ -132,6 +124,89 @@ fn wait_selected(socket: &Path, who: &Proc) {
     );
 }
 
+/// Two temporary directories (server's, client's), the server's
+/// certificate and key, and its NTP and NTS-KE ports.
+struct Setup {
+    sdir: tempfile::TempDir,
+    cdir: tempfile::TempDir,
+    cert: PathBuf,
+    key: PathBuf,
+    port: u16,
+    ke_port: u16,
+}
+
+impl Setup {
+    /// New directories and ports; `cert` makes the server's certificate
+    /// and key in its directory.
+    fn new(cert: impl FnOnce(&Path) -> (PathBuf, PathBuf)) -> Setup {
+        let sdir = tempfile::tempdir().unwrap();
+        let cdir = tempfile::tempdir().unwrap();
+        let (cert, key) = cert(sdir.path());
+        let (port, ke_port) = (free_port(), free_tcp_port());
+        Setup {
+            sdir,
+            cdir,
+            cert,
+            key,
+            port,
+            ke_port,
+        }
+    }
+
+    /// With a valid self-signed certificate.
+    fn valid() -> Setup {
+        Setup::new(|dir| make_cert(dir, "srv"))
+    }
+
+    /// The server's NTS lines.
+    fn server_lines(&self) -> Vec<String> {
+        server_lines(
+            self.sdir.path(),
+            self.port,
+            self.ke_port,
+            &self.cert,
+            &self.key,
+        )
+    }
+
+    /// chronyd serving `lines`, once its NTS-KE port listens.
+    fn chronyd_server(&self, lines: &[String]) -> Proc {
+        let server = start_chronyd(self.sdir.path(), lines);
+        wait_listening(self.ke_port);
+        server
+    }
+
+    /// The lines of a kronyd client trusting `trusted` (no NTP port).
+    fn kronyd_client_lines(&self, trusted: &Path) -> Vec<String> {
+        let mut lines = client_lines(self.port, self.ke_port, trusted);
+        lines.push("port 0".into());
+        lines
+    }
+
+    /// The client's kronyd command socket.
+    fn client_sock(&self) -> PathBuf {
+        self.cdir.path().join("kronyd.sock")
+    }
+}
+
+/// `serverstats` of a server that accepted NTS-KE and authenticated NTP.
+fn assert_nts_served(stats: &str) {
+    assert!(
+        field(stats, "NTS-KE connections accepted").is_some_and(|v| v != "0"),
+        "{stats}"
+    );
+    assert!(
+        field(stats, "Authenticated NTP packets").is_some_and(|v| v != "0"),
+        "{stats}"
+    );
+}
+
+/// `ntpdata` of 127.0.0.1 says it is authenticated.
+fn assert_authenticated(sock: &Path) {
+    let ntpdata = chronyc(sock, &["ntpdata", "127.0.0.1"]);
+    assert_eq!(field(&ntpdata, "Authenticated"), Some("Yes"), "{ntpdata}");
+}
+
 fn nts_row_ok(row: &[String], min_cookies: u64) -> bool {
     // AES-SIV-CMAC-256 (chronyd 4.3) or AES-128-GCM-SIV (kronyd's first
     // choice of the default `ntsaeads 30 15`).
@@ -147,22 +222,13 @@ fn a_kronyd_client_of_chronyd_nts_server() {
     if !installed(&[CHRONYD, CHRONYC]) {
         return;
     }
-    let sdir = tempfile::tempdir().unwrap();
-    let cdir = tempfile::tempdir().unwrap();
-    let (cert, key) = make_cert(sdir.path(), "srv");
-    let (port, ke_port) = (free_port(), free_tcp_port());
-    let lines = server_lines(sdir.path(), port, ke_port, &cert, &key);
-    let server = start_chronyd(sdir.path(), &lines);
-    wait_listening(ke_port);
-    let mut lines = client_lines(port, ke_port, &cert);
-    lines.push("port 0".into());
+    let t = Setup::valid();
+    let server = t.chronyd_server(&t.server_lines());
+    let lines = t.kronyd_client_lines(&t.cert);
     let started = Instant::now();
     // -d -d: debug messages, among them the NTS-KE session's duration.
-    let mut conf = kronyd_base(cdir.path());
-    conf.extend_from_slice(&lines);
-    let conf = write_conf(cdir.path(), "kronyd.conf", &conf);
-    let client = start_kronyd(cdir.path(), &conf, &["-d"], &[]);
-    let sock = cdir.path().join("kronyd.sock");
+    let client = start_kronyd_with(t.cdir.path(), &lines, &["-d"]);
+    let sock = t.client_sock();
     wait_selected(&sock, &client);
     eprintln!(
         "kronyd selected chronyd over NTS after {:?}",
@@ -174,17 +240,9 @@ fn a_kronyd_client_of_chronyd_nts_server() {
     eprintln!("{}", took.unwrap_or_default());
     let row = authdata_row(&sock).unwrap();
     assert!(nts_row_ok(&row, 7), "authdata: {row:?}");
-    let ntpdata = chronyc(&sock, &["ntpdata", "127.0.0.1"]);
-    assert_eq!(field(&ntpdata, "Authenticated"), Some("Yes"), "{ntpdata}");
-    let stats = chronyc(&sdir.path().join("chronyd.sock"), &["serverstats"]);
-    assert!(
-        field(&stats, "NTS-KE connections accepted").is_some_and(|v| v != "0"),
-        "{stats}"
-    );
-    assert!(
-        field(&stats, "Authenticated NTP packets").is_some_and(|v| v != "0"),
-        "{stats}"
-    );
+    assert_authenticated(&sock);
+    let stats = chronyc(&t.sdir.path().join("chronyd.sock"), &["serverstats"]);
+    assert_nts_served(&stats);
     drop(server);
 }
 
@@ -193,18 +251,12 @@ fn b_chronyd_client_of_kronyd_nts_server() {
     if !installed(&[CHRONYD, CHRONYC]) {
         return;
     }
-    let sdir = tempfile::tempdir().unwrap();
-    let cdir = tempfile::tempdir().unwrap();
-    let (cert, key) = make_cert(sdir.path(), "srv");
-    let (port, ke_port) = (free_port(), free_tcp_port());
-    let server = kronyd(
-        sdir.path(),
-        &server_lines(sdir.path(), port, ke_port, &cert, &key),
-    );
-    wait_listening(ke_port);
-    let ssock = sdir.path().join("kronyd.sock");
-    let client = start_chronyd(cdir.path(), &client_lines(port, ke_port, &cert));
-    let csock = cdir.path().join("chronyd.sock");
+    let t = Setup::valid();
+    let server = kronyd(t.sdir.path(), &t.server_lines());
+    wait_listening(t.ke_port);
+    let ssock = t.sdir.path().join("kronyd.sock");
+    let client = start_chronyd(t.cdir.path(), &client_lines(t.port, t.ke_port, &t.cert));
+    let csock = t.cdir.path().join("chronyd.sock");
     let ok = wait_until(Duration::from_secs(30), || selected(&csock));
     assert!(
         ok,
@@ -217,16 +269,9 @@ fn b_chronyd_client_of_kronyd_nts_server() {
     let row = authdata_row(&csock).unwrap();
     assert!(nts_row_ok(&row, 8), "chronyd's authdata: {row:?}");
     let stats = chronyc(&ssock, &["serverstats"]);
-    assert!(
-        field(&stats, "NTS-KE connections accepted").is_some_and(|v| v != "0"),
-        "{stats}"
-    );
-    assert!(
-        field(&stats, "Authenticated NTP packets").is_some_and(|v| v != "0"),
-        "{stats}"
-    );
+    assert_nts_served(&stats);
     // The server keys were saved for the next start.
-    assert!(sdir.path().join("ntskeys").exists());
+    assert!(t.sdir.path().join("ntskeys").exists());
 }
 
 #[test]
@@ -234,22 +279,14 @@ fn c_kronyd_client_of_kronyd_nts_server() {
     if !installed(&[CHRONYC]) {
         return;
     }
-    let sdir = tempfile::tempdir().unwrap();
-    let cdir = tempfile::tempdir().unwrap();
-    let (cert, key) = make_cert(sdir.path(), "srv");
-    let (port, ke_port) = (free_port(), free_tcp_port());
+    let t = Setup::valid();
     // Both under the level-1 system call filter: NTS-KE's calls (TCP,
     // getrandom) must be allowed.
-    let server = kronyd_with(
-        sdir.path(),
-        &server_lines(sdir.path(), port, ke_port, &cert, &key),
-        &["-F", "1"],
-    );
-    wait_listening(ke_port);
-    let mut lines = client_lines(port, ke_port, &cert);
-    lines.push("port 0".into());
-    let client = kronyd_with(cdir.path(), &lines, &["-F", "1"]);
-    let sock = cdir.path().join("kronyd.sock");
+    let server = start_kronyd_with(t.sdir.path(), &t.server_lines(), &["-F", "1"]);
+    wait_listening(t.ke_port);
+    let lines = t.kronyd_client_lines(&t.cert);
+    let client = start_kronyd_with(t.cdir.path(), &lines, &["-F", "1"]);
+    let sock = t.client_sock();
     wait_selected(&sock, &client);
     assert!(
         server.log_text().contains("Loaded seccomp filter"),
@@ -258,8 +295,7 @@ fn c_kronyd_client_of_kronyd_nts_server() {
     );
     let row = authdata_row(&sock).unwrap();
     assert!(nts_row_ok(&row, 7), "authdata: {row:?}");
-    let ntpdata = chronyc(&sock, &["ntpdata", "127.0.0.1"]);
-    assert_eq!(field(&ntpdata, "Authenticated"), Some("Yes"), "{ntpdata}");
+    assert_authenticated(&sock);
     // kronyc prints the same row (the age and cookie count may move on).
     let out = kronyc(&sock, &["authdata"]);
     let k: Vec<&str> = out
@@ -279,18 +315,11 @@ fn d_untrusted_certificate_fails_nts_ke() {
     if !installed(&[CHRONYD, CHRONYC]) {
         return;
     }
-    let sdir = tempfile::tempdir().unwrap();
-    let cdir = tempfile::tempdir().unwrap();
-    let (cert, key) = make_cert(sdir.path(), "srv");
-    let (other, _) = make_cert(cdir.path(), "other");
-    let (port, ke_port) = (free_port(), free_tcp_port());
-    let lines = server_lines(sdir.path(), port, ke_port, &cert, &key);
-    let _server = start_chronyd(sdir.path(), &lines);
-    wait_listening(ke_port);
-    let mut lines = client_lines(port, ke_port, &other);
-    lines.push("port 0".into());
-    let client = kronyd(cdir.path(), &lines);
-    let sock = cdir.path().join("kronyd.sock");
+    let t = Setup::valid();
+    let (other, _) = make_cert(t.cdir.path(), "other");
+    let _server = t.chronyd_server(&t.server_lines());
+    let client = kronyd(t.cdir.path(), &t.kronyd_client_lines(&other));
+    let sock = t.client_sock();
     assert!(
         client.wait_log("TLS handshake with 127.0.0.1", Duration::from_secs(20)),
         "{}",
@@ -305,7 +334,7 @@ fn d_untrusted_certificate_fails_nts_ke() {
     let ntpdata = chronyc(&sock, &["ntpdata", "127.0.0.1"]);
     assert_eq!(field(&ntpdata, "Total valid RX"), Some("0"), "{ntpdata}");
     assert!(!selected(&sock));
-    let stats = chronyc(&sdir.path().join("chronyd.sock"), &["serverstats"]);
+    let stats = chronyc(&t.sdir.path().join("chronyd.sock"), &["serverstats"]);
     assert_eq!(field(&stats, "NTP packets received"), Some("0"), "{stats}");
 }
 
@@ -314,27 +343,21 @@ fn e_cookies_survive_a_restart() {
     if !installed(&[CHRONYD, CHRONYC]) {
         return;
     }
-    let sdir = tempfile::tempdir().unwrap();
-    let cdir = tempfile::tempdir().unwrap();
-    let (cert, key) = make_cert(sdir.path(), "srv");
-    let (port, ke_port) = (free_port(), free_tcp_port());
-    let lines = server_lines(sdir.path(), port, ke_port, &cert, &key);
-    let _server = start_chronyd(sdir.path(), &lines);
-    wait_listening(ke_port);
-    let ssock = sdir.path().join("chronyd.sock");
-    let mut lines = client_lines(port, ke_port, &cert);
-    lines.push("port 0".into());
-    lines.push(format!("ntsdumpdir {}", cdir.path().display()));
-    let mut client = kronyd(cdir.path(), &lines);
-    let sock = cdir.path().join("kronyd.sock");
+    let t = Setup::valid();
+    let _server = t.chronyd_server(&t.server_lines());
+    let ssock = t.sdir.path().join("chronyd.sock");
+    let mut lines = t.kronyd_client_lines(&t.cert);
+    lines.push(format!("ntsdumpdir {}", t.cdir.path().display()));
+    let mut client = kronyd(t.cdir.path(), &lines);
+    let sock = t.client_sock();
     wait_selected(&sock, &client);
     assert_eq!(client.terminate(Duration::from_secs(10)), Some(0));
-    let dump = cdir.path().join("127.0.0.1.nts");
+    let dump = t.cdir.path().join("127.0.0.1.nts");
     let text = std::fs::read_to_string(&dump).unwrap();
     assert!(text.starts_with("NNC0\n127.0.0.1\n"), "{text}");
     let accepted = |s: &str| field(s, "NTS-KE connections accepted").map(str::to_string);
     let before = accepted(&chronyc(&ssock, &["serverstats"]));
-    let client = kronyd(cdir.path(), &lines);
+    let client = kronyd(t.cdir.path(), &lines);
     wait_selected(&sock, &client);
     let row = authdata_row(&sock).unwrap();
     assert_eq!(col(&row, 6), 0, "no NTS-KE after the restart: {row:?}");
@@ -348,21 +371,16 @@ fn f_nts_nak_leads_to_a_new_nts_ke() {
     if !installed(&[CHRONYD, CHRONYC]) {
         return;
     }
-    let sdir = tempfile::tempdir().unwrap();
-    let cdir = tempfile::tempdir().unwrap();
-    let (cert, key) = make_cert(sdir.path(), "srv");
-    let (port, ke_port) = (free_port(), free_tcp_port());
+    let t = Setup::valid();
     // No ntsdumpdir: a restarted chronyd has new cookie keys.
-    let lines: Vec<String> = server_lines(sdir.path(), port, ke_port, &cert, &key)
+    let lines: Vec<String> = t
+        .server_lines()
         .into_iter()
         .filter(|l| !l.starts_with("ntsdumpdir"))
         .collect();
-    let server = start_chronyd(sdir.path(), &lines);
-    wait_listening(ke_port);
-    let mut clines = client_lines(port, ke_port, &cert);
-    clines.push("port 0".into());
-    let client = kronyd(cdir.path(), &clines);
-    let sock = cdir.path().join("kronyd.sock");
+    let server = t.chronyd_server(&lines);
+    let client = kronyd(t.cdir.path(), &t.kronyd_client_lines(&t.cert));
+    let sock = t.client_sock();
     wait_selected(&sock, &client);
     assert_eq!(
         col(&authdata_row(&sock).unwrap(), 2),
@@ -370,8 +388,7 @@ fn f_nts_nak_leads_to_a_new_nts_ke() {
         "first NTS-KE context"
     );
     drop(server);
-    let _server = start_chronyd(sdir.path(), &lines);
-    wait_listening(ke_port);
+    let _server = t.chronyd_server(&lines);
     // The old cookies get an NTS NAK; the client runs NTS-KE again.
     let ok = wait_until(Duration::from_secs(30), || {
         authdata_row(&sock).is_some_and(|r| col(&r, 2) >= 2 && col(&r, 8) >= 7)
@@ -384,18 +401,12 @@ fn g_nocerttimecheck_accepts_an_expired_certificate_before_synchronisation() {
     if !installed(&[CHRONYD, CHRONYC]) {
         return;
     }
-    let sdir = tempfile::tempdir().unwrap();
-    let cdir = tempfile::tempdir().unwrap();
-    let (cert, key) = make_expired_cert(sdir.path());
-    let (port, ke_port) = (free_port(), free_tcp_port());
-    let lines = server_lines(sdir.path(), port, ke_port, &cert, &key);
-    let _server = start_chronyd(sdir.path(), &lines);
-    wait_listening(ke_port);
-    let mut lines = client_lines(port, ke_port, &cert);
-    lines.push("port 0".into());
+    let t = Setup::new(make_expired_cert);
+    let _server = t.chronyd_server(&t.server_lines());
+    let mut lines = t.kronyd_client_lines(&t.cert);
     lines.push("nocerttimecheck 1".into());
-    let client = kronyd(cdir.path(), &lines);
-    let sock = cdir.path().join("kronyd.sock");
+    let client = kronyd(t.cdir.path(), &lines);
+    let sock = t.client_sock();
     wait_selected(&sock, &client);
     assert!(nts_row_ok(&authdata_row(&sock).unwrap(), 7));
 }

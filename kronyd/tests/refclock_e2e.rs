@@ -10,7 +10,6 @@ mod daemon_support;
 
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -50,7 +49,9 @@ struct Feeder {
 }
 
 impl Feeder {
-    fn start(paths: Vec<PathBuf>) -> Feeder {
+    /// Runs `tick` (with a socket and the tick count from 1) 10 times per
+    /// second until dropped.
+    fn spawn(mut tick: impl FnMut(&UnixDatagram, u32) + Send + 'static) -> Feeder {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::spawn(move || {
@@ -58,13 +59,7 @@ impl Feeder {
             let mut k = 0u32;
             while !flag.load(Ordering::Relaxed) {
                 k += 1;
-                // A little jitter, so that the filter has something to do.
-                let jitter = if k % 2 == 0 { 2e-5 } else { -2e-5 };
-                let b = sample(SystemTime::now(), OFFSET + jitter);
-                for p in &paths {
-                    // The daemon may not have created its socket yet.
-                    let _ = sock.send_to(&b, p);
-                }
+                tick(&sock, k);
                 std::thread::sleep(Duration::from_millis(100));
             }
         });
@@ -73,35 +68,33 @@ impl Feeder {
             thread: Some(thread),
         }
     }
-}
 
-impl Feeder {
+    fn start(paths: Vec<PathBuf>) -> Feeder {
+        Feeder::spawn(move |sock, k| {
+            // A little jitter, so that the filter has something to do.
+            let jitter = if k % 2 == 0 { 2e-5 } else { -2e-5 };
+            let b = sample(SystemTime::now(), OFFSET + jitter);
+            for p in &paths {
+                // The daemon may not have created its socket yet.
+                let _ = sock.send_to(&b, p);
+            }
+        })
+    }
+
     /// Sends a coarse time (30 ms late, 2 ms jitter) to `nmea.sock` and a
     /// pulse to `pps.sock` of every directory, 10 per second.
     fn start_pps(dirs: Vec<PathBuf>) -> Feeder {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::spawn(move || {
-            let sock = UnixDatagram::unbound().unwrap();
-            let mut k = 0u32;
-            while !flag.load(Ordering::Relaxed) {
-                k += 1;
-                let jitter = if k % 2 == 0 { 2e-3 } else { -2e-3 };
-                let now = SystemTime::now();
-                let coarse = sample(now, OFFSET - 0.03 + jitter);
-                // The exact fraction of the second, with a little jitter.
-                let edge = pulse(now, OFFSET + jitter * 1e-3);
-                for d in &dirs {
-                    let _ = sock.send_to(&coarse, d.join("nmea.sock"));
-                    let _ = sock.send_to(&edge, d.join("pps.sock"));
-                }
-                std::thread::sleep(Duration::from_millis(100));
+        Feeder::spawn(move |sock, k| {
+            let jitter = if k % 2 == 0 { 2e-3 } else { -2e-3 };
+            let now = SystemTime::now();
+            let coarse = sample(now, OFFSET - 0.03 + jitter);
+            // The exact fraction of the second, with a little jitter.
+            let edge = pulse(now, OFFSET + jitter * 1e-3);
+            for d in &dirs {
+                let _ = sock.send_to(&coarse, d.join("nmea.sock"));
+                let _ = sock.send_to(&edge, d.join("pps.sock"));
             }
-        });
-        Feeder {
-            stop,
-            thread: Some(thread),
-        }
+        })
     }
 }
 
@@ -121,34 +114,6 @@ fn refclock_conf(dir: &Path) -> Vec<String> {
         "log refclocks".to_string(),
         "port 0".to_string(),
     ]
-}
-
-/// The kronyc of this build, next to kronyd (built if missing).
-fn kronyc_bin() -> PathBuf {
-    let kronyd = Path::new(env!("CARGO_BIN_EXE_kronyd"));
-    let bin = kronyd.with_file_name("kronyc");
-    if !bin.exists() {
-        let target = kronyd.parent().unwrap().parent().unwrap();
-        let ok = Command::new(env!("CARGO"))
-            .args(["build", "-q", "-p", "kronyc", "--target-dir"])
-            .arg(target)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "cannot build kronyc");
-    }
-    bin
-}
-
-fn kronyc(socket: &Path, args: &[&str]) -> String {
-    let out = Command::new(kronyc_bin())
-        .arg("-n")
-        .arg("-h")
-        .arg(socket)
-        .args(args)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
 }
 
 /// Waits until `chronyc sources` shows the refclock selected.
@@ -175,11 +140,9 @@ fn kronyd_selects_a_sock_refclock() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let mut lines = kronyd_base(dir.path());
-    lines.extend(refclock_conf(dir.path()));
+    let mut lines = refclock_conf(dir.path());
     lines.push(format!("dumpdir {}", dir.path().display()));
-    let conf = write_conf(dir.path(), "kronyd.conf", &lines);
-    let mut kronyd = start_kronyd(dir.path(), &conf, &[], &[]);
+    let mut kronyd = start_kronyd_with(dir.path(), &lines, &[]);
     let _feeder = Feeder::start(vec![dir.path().join("ref.sock")]);
     let socket = dir.path().join("kronyd.sock");
     assert!(
@@ -241,16 +204,7 @@ fn kronyd_selects_a_sock_refclock() {
 fn sources_offset(text: &str) -> Option<f64> {
     let line = text.lines().find(|l| l.starts_with("#* SOC0"))?;
     let col = line.split_whitespace().nth(6)?;
-    let col = col.split('[').next()?;
-    let (num, unit) = col.split_at(col.find(|c: char| c.is_ascii_alphabetic())?);
-    let scale = match unit {
-        "ns" => 1e-9,
-        "us" => 1e-6,
-        "ms" => 1e-3,
-        "s" => 1.0,
-        _ => return None,
-    };
-    Some(num.parse::<f64>().ok()? * scale)
+    secs_with_unit(col.split('[').next()?)
 }
 
 #[test]
@@ -260,10 +214,7 @@ fn chronyd_and_kronyd_agree_on_the_same_feed() {
     }
     let kdir = tempfile::tempdir().unwrap();
     let cdir = tempfile::tempdir().unwrap();
-    let mut lines = kronyd_base(kdir.path());
-    lines.extend(refclock_conf(kdir.path()));
-    let conf = write_conf(kdir.path(), "kronyd.conf", &lines);
-    let kronyd = start_kronyd(kdir.path(), &conf, &[], &[]);
+    let kronyd = start_kronyd_with(kdir.path(), &refclock_conf(kdir.path()), &[]);
     let chronyd = start_chronyd(cdir.path(), &refclock_conf(cdir.path()));
     let _feeder = Feeder::start(vec![
         kdir.path().join("ref.sock"),
@@ -323,10 +274,7 @@ fn pps_locked_to_a_coarse_refclock_as_chronyd() {
     };
     let kdir = tempfile::tempdir().unwrap();
     let cdir = tempfile::tempdir().unwrap();
-    let mut lines = kronyd_base(kdir.path());
-    lines.extend(conf(kdir.path()));
-    let kconf = write_conf(kdir.path(), "kronyd.conf", &lines);
-    let kronyd = start_kronyd(kdir.path(), &kconf, &[], &[]);
+    let kronyd = start_kronyd_with(kdir.path(), &conf(kdir.path()), &[]);
     let chronyd = start_chronyd(cdir.path(), &conf(cdir.path()));
     let _feeder = Feeder::start_pps(vec![kdir.path().to_path_buf(), cdir.path().to_path_buf()]);
     let ksock = kdir.path().join("kronyd.sock");

@@ -135,6 +135,15 @@ pub fn start_kronyd(dir: &Path, conf: &Path, extra: &[&str], prefix: &[&str]) ->
     }
 }
 
+/// Starts kronyd (as [`start_kronyd`]) with [`kronyd_base`] plus `lines`
+/// written to `dir/kronyd.conf`, plus `extra` options.
+pub fn start_kronyd_with(dir: &Path, lines: &[String], extra: &[&str]) -> Proc {
+    let mut conf = kronyd_base(dir);
+    conf.extend_from_slice(lines);
+    let conf = write_conf(dir, "kronyd.conf", &conf);
+    start_kronyd(dir, &conf, extra, &[])
+}
+
 /// Starts Debian's `chronyd -x -d` with `lines` plus its own pidfile and
 /// command socket in `dir` (a directory only root can enter, as chronyd
 /// requires for its socket); stderr to `dir/chronyd.log`.
@@ -317,6 +326,20 @@ pub fn field_u64(report: &str, name: &str) -> u64 {
     field(report, name)
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
+}
+
+/// A chronyc time column such as `-12us` or `1.5ms`, in seconds (None
+/// without a unit of ns, us, ms or s).
+pub fn secs_with_unit(col: &str) -> Option<f64> {
+    let (num, unit) = col.split_at(col.find(|c: char| c.is_ascii_alphabetic())?);
+    let scale = match unit {
+        "ns" => 1e-9,
+        "us" => 1e-6,
+        "ms" => 1e-3,
+        "s" => 1.0,
+        _ => return None,
+    };
+    Some(num.parse::<f64>().ok()? * scale)
 }
 
 /// The rows of `chronyc -n clients`: address, NTP hits, NTP drops.

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use krony_wire::ntp::{KissCode, LeapIndicator, Mode, NtpRepr, NtpShort, NtpTimestamp, RefId};
+use krony_wire::ntp::{KissCode, LeapIndicator, Mode, NtpRepr};
 
 /// What came back for the requests sent.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -53,25 +53,8 @@ impl Client {
     pub fn send(&mut self) {
         let tx = 0x1234_5678_0000_0000 + self.next;
         self.next += 1;
-        let req = NtpRepr {
-            leap: LeapIndicator::NoWarning,
-            version: 4,
-            mode: Mode::Client,
-            stratum: 0,
-            poll: 0,
-            precision: 32,
-            root_delay: NtpShort(0),
-            root_dispersion: NtpShort(0),
-            reference_id: RefId::UNSYNC,
-            reference_ts: NtpTimestamp::ZERO,
-            origin_ts: NtpTimestamp::ZERO,
-            receive_ts: NtpTimestamp::ZERO,
-            transmit_ts: NtpTimestamp(tx),
-            extensions: vec![],
-            mac: None,
-        };
         self.sock
-            .send_to(&req.to_vec().unwrap(), self.server)
+            .send_to(&krony_loadgen::packet::request(tx), self.server)
             .unwrap();
         self.sent.insert(tx);
     }
