@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod cfmt;
 pub mod clientlog;
 pub mod clock;
 pub mod discipline;

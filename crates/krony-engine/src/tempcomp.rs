@@ -7,6 +7,7 @@
 use std::fmt;
 
 use crate::UnixTime;
+use crate::cfmt::c_exp;
 use crate::discipline::log_time;
 
 /// Compensations beyond this (ppm) are refused as insane.
@@ -123,29 +124,10 @@ impl fmt::Display for TempCompLogLine {
             f,
             "{} {} {}",
             log_time(self.time),
-            c_exp(self.temp, 11, 4),
-            c_exp(self.comp, 11, 4)
+            c_exp(self.temp, 4, 11),
+            c_exp(self.comp, 4, 11)
         )
     }
-}
-
-/// `v` as C's `%W.Pe` prints it: at least two exponent digits, right
-/// aligned in `width`.
-pub fn c_exp(v: f64, width: usize, precision: usize) -> String {
-    let text = if v.is_finite() {
-        let s = format!("{v:.precision$e}");
-        let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
-        let exp: i32 = exp.parse().unwrap_or(0);
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{mantissa}e{sign}{:02}", exp.abs())
-    } else if v.is_nan() {
-        "nan".to_string()
-    } else if v > 0.0 {
-        "inf".to_string()
-    } else {
-        "-inf".to_string()
-    };
-    format!("{text:>width$}")
 }
 
 #[cfg(test)]
@@ -213,6 +195,6 @@ mod tests {
             line.to_string(),
             "2010-01-01 00:00:00  4.5000e+01 -1.2300e-04"
         );
-        assert_eq!(c_exp(0.0, 11, 4), " 0.0000e+00");
+        assert_eq!(c_exp(0.0, 4, 11), " 0.0000e+00");
     }
 }

@@ -12,28 +12,7 @@ use krony_engine::discipline::log_time;
 use krony_engine::select::{SelectOptions, SelectState};
 use krony_engine::stats::RegressionInfo;
 
-/// `v` as C's `printf("%W.Pe")` prints it: at least two exponent digits,
-/// right-aligned in `width`.
-pub fn c_exp(v: f64, precision: usize, width: usize) -> String {
-    let s = if v.is_nan() {
-        "nan".to_string()
-    } else if v.is_infinite() {
-        if v > 0.0 { "inf" } else { "-inf" }.to_string()
-    } else {
-        let s = format!("{v:.precision$e}");
-        match s.split_once('e') {
-            Some((mantissa, exp)) => {
-                let (sign, digits) = match exp.strip_prefix('-') {
-                    Some(d) => ('-', d),
-                    None => ('+', exp),
-                };
-                format!("{mantissa}e{sign}{digits:0>2}")
-            }
-            None => s,
-        }
-    };
-    format!("{s:>width$}")
-}
+pub use krony_engine::cfmt::c_exp;
 
 /// One line of the `statistics` log, written after each regression of a
 /// source's samples.

@@ -113,42 +113,21 @@ impl fmt::Display for TrackingLogLine {
             self.stratum,
             self.frequency_ppm,
             self.skew_ppm,
-            CExp(self.offset),
+            c_exp10(self.offset),
             leap,
             self.combined_sources,
-            CExp(self.offset_sd),
-            CExp(self.uncorrected_offset),
-            CExp(self.root_delay),
-            CExp(self.root_dispersion),
-            CExp(self.max_error),
+            c_exp10(self.offset_sd),
+            c_exp10(self.uncorrected_offset),
+            c_exp10(self.root_delay),
+            c_exp10(self.root_dispersion),
+            c_exp10(self.max_error),
         )
     }
 }
 
 /// A number printed as C's `%10.3e` (two-digit exponent at least).
-struct CExp(f64);
-
-impl fmt::Display for CExp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let v = self.0;
-        if !v.is_finite() {
-            return write!(
-                f,
-                "{:>10}",
-                if v.is_nan() {
-                    "nan".into()
-                } else {
-                    format!("{v}")
-                }
-            );
-        }
-        // Rust's `{:.3e}` gives "1.234e-5"; split it and pad the exponent.
-        let s = format!("{v:.3e}");
-        let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
-        let exp: i32 = exp.parse().unwrap_or(0);
-        let sign = if exp < 0 { '-' } else { '+' };
-        write!(f, "{:>10}", format!("{mantissa}e{sign}{:02}", exp.abs()))
-    }
+fn c_exp10(v: f64) -> String {
+    crate::cfmt::c_exp(v, 3, 10)
 }
 
 /// A refid as chrony prints it where there is no address: its printable
@@ -168,10 +147,10 @@ mod tests {
 
     #[test]
     fn c_exponent_format() {
-        assert_eq!(CExp(1.234_56e-5).to_string(), " 1.235e-05");
-        assert_eq!(CExp(-0.5).to_string(), "-5.000e-01");
-        assert_eq!(CExp(0.0).to_string(), " 0.000e+00");
-        assert_eq!(CExp(12345.0).to_string(), " 1.234e+04");
+        assert_eq!(c_exp10(1.234_56e-5), " 1.235e-05");
+        assert_eq!(c_exp10(-0.5), "-5.000e-01");
+        assert_eq!(c_exp10(0.0).to_string(), " 0.000e+00");
+        assert_eq!(c_exp10(12345.0).to_string(), " 1.234e+04");
     }
 
     #[test]

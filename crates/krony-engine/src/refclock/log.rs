@@ -1,6 +1,7 @@
 //! Lines of the `refclocks` log (chrony's `log refclocks`).
 
 use crate::UnixTime;
+use crate::cfmt::c_exp;
 use crate::clock::LeapStatus;
 
 /// The log's column header (chrony's titles).
@@ -65,23 +66,6 @@ impl RefclockLogRecord {
             ),
         }
     }
-}
-
-/// C's `%W.Pe`: a mantissa with `prec` decimals and a signed exponent of at
-/// least two digits, right-aligned in `width`.
-fn c_exp(x: f64, prec: usize, width: usize) -> String {
-    let s = format!("{x:.prec$e}");
-    let s = match s.split_once('e') {
-        Some((mantissa, exp)) => {
-            let (sign, digits) = match exp.strip_prefix('-') {
-                Some(d) => ('-', d),
-                None => ('+', exp),
-            };
-            format!("{mantissa}e{sign}{digits:0>2}")
-        }
-        None => s,
-    };
-    format!("{s:>width$}")
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use super::checks::PacketTests;
 use super::sample::Measurement;
 use super::types::{Association, TimestampKind};
 use crate::UnixTime;
+use crate::discipline::log_time;
 use crate::select::Reachability;
 
 /// The packet and timestamp counters of ntpdata.
@@ -177,42 +178,9 @@ pub struct MeasurementRecord {
 /// The header of the `measurements` log (chrony's column titles).
 pub const MEASUREMENTS_LOG_HEADER: &str = "   Date (UTC) Time     IP Address   L St 123 567 ABCD  LP RP Score    Offset  Peer del. Peer disp.  Root del. Root disp. Refid     MTxRx";
 
-/// `x` as C's `%10.3e` prints it: a two-digit exponent at least.
+/// `x` as C's `%10.3e` prints it.
 fn c_exp(x: f64) -> String {
-    let s = format!("{x:.3e}");
-    let formatted = match s.split_once('e') {
-        Some((mantissa, exp)) => {
-            let (sign, digits) = match exp.strip_prefix('-') {
-                Some(d) => ('-', d),
-                None => ('+', exp),
-            };
-            format!("{mantissa}e{sign}{digits:0>2}")
-        }
-        None => s,
-    };
-    format!("{formatted:>10}")
-}
-
-/// `YYYY-MM-DD HH:MM:SS` in UTC (chrony's `UTI_TimeToLogForm`).
-fn log_time(t: UnixTime) -> String {
-    let secs = t.secs();
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
+    crate::cfmt::c_exp(x, 3, 10)
 }
 
 impl MeasurementRecord {

@@ -55,26 +55,9 @@ pub(crate) struct DumpSample {
     pub(crate) root_dispersion: f64,
 }
 
-/// `v` as C's `printf("%.6e")` prints it: the exponent has a sign and at
-/// least two digits.
+/// `v` as C's `printf("%.6e")` prints it.
 fn c_exp(v: f64) -> String {
-    if v.is_nan() {
-        return "nan".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "inf".into() } else { "-inf".into() };
-    }
-    let s = format!("{v:.6e}");
-    match s.split_once('e') {
-        Some((mantissa, exp)) => {
-            let (sign, digits) = match exp.strip_prefix('-') {
-                Some(d) => ('-', d),
-                None => ('+', exp),
-            };
-            format!("{mantissa}e{sign}{digits:0>2}")
-        }
-        None => s,
-    }
+    crate::cfmt::c_exp(v, 6, 0)
 }
 
 /// Text for `samples` (nothing if there are none).
