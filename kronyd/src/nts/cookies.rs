@@ -194,19 +194,21 @@ pub fn from_hex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// A fixed context for the unit tests of cookies and server keys.
+#[cfg(test)]
+pub(crate) fn test_context() -> Context {
+    Context {
+        aead: Aead::AesSivCmac256,
+        c2s: vec![1; 32],
+        s2c: vec![2; 32],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use rand::SeedableRng;
     use rand::rngs::StdRng;
-
-    fn ctx() -> Context {
-        Context {
-            aead: Aead::AesSivCmac256,
-            c2s: vec![1; 32],
-            s2c: vec![2; 32],
-        }
-    }
 
     fn client_header() -> Vec<u8> {
         let mut h = vec![0u8; 48];
@@ -220,7 +222,7 @@ mod tests {
     fn respond(request: &[u8], cookies: usize, tamper: bool) -> Vec<u8> {
         let (req, f) = NtsFields::parse(request).expect("request");
         let auth = f.authenticator.expect("auth");
-        let c = ctx();
+        let c = test_context();
         c.aead
             .decrypt(&c.c2s, &auth.nonce, &request[..f.aad_len], &auth.ciphertext)
             .expect("request authentic");
@@ -249,7 +251,7 @@ mod tests {
     fn request_response_cycle_keeps_eight_cookies() {
         let mut rng = StdRng::seed_from_u64(1);
         let mut jar = CookieJar::default();
-        jar.install(ctx(), (0..8).map(|i| vec![i; 100]).collect());
+        jar.install(test_context(), (0..8).map(|i| vec![i; 100]).collect());
         let req = jar
             .protect_request(&client_header(), &mut rng)
             .expect("req");
@@ -289,12 +291,12 @@ mod tests {
     fn wrong_uid_and_nak() {
         let mut rng = StdRng::seed_from_u64(2);
         let mut jar = CookieJar::default();
-        jar.install(ctx(), vec![vec![7; 100]; 8]);
+        jar.install(test_context(), vec![vec![7; 100]; 8]);
         let req = jar
             .protect_request(&client_header(), &mut rng)
             .expect("req");
         let mut other = CookieJar::default();
-        other.install(ctx(), vec![vec![7; 100]; 8]);
+        other.install(test_context(), vec![vec![7; 100]; 8]);
         let req2 = other
             .protect_request(&client_header(), &mut rng)
             .expect("req");

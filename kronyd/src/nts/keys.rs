@@ -159,32 +159,25 @@ impl ServerKeys {
 
 #[cfg(test)]
 mod tests {
+    use super::super::cookies::test_context;
     use super::*;
     use rand::SeedableRng;
     use rand::rngs::StdRng;
-
-    fn ctx() -> Context {
-        Context {
-            aead: Aead::AesSivCmac256,
-            c2s: vec![1; 32],
-            s2c: vec![2; 32],
-        }
-    }
 
     #[test]
     fn cookies_open_until_their_key_rotates_out() {
         let mut rng = StdRng::seed_from_u64(3);
         let mut keys = ServerKeys::generate(&mut rng);
-        let cookie = keys.make_cookie(&ctx(), &mut rng).expect("cookie");
+        let cookie = keys.make_cookie(&test_context(), &mut rng).expect("cookie");
         assert_eq!(cookie.len(), 4 + 16 + 16 + 64);
-        assert_eq!(keys.open_cookie(&cookie), Some(ctx()));
+        assert_eq!(keys.open_cookie(&cookie), Some(test_context()));
         let mut bad = cookie.clone();
         bad[30] ^= 1;
         assert_eq!(keys.open_cookie(&bad), None);
         assert_eq!(keys.open_cookie(&cookie[..10]), None);
         for _ in 0..2 {
             keys.rotate(&mut rng);
-            assert_eq!(keys.open_cookie(&cookie), Some(ctx()));
+            assert_eq!(keys.open_cookie(&cookie), Some(test_context()));
         }
         keys.rotate(&mut rng);
         keys.rotate(&mut rng);
@@ -196,13 +189,13 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(4);
         let mut keys = ServerKeys::generate(&mut rng);
         keys.rotate(&mut rng);
-        let cookie = keys.make_cookie(&ctx(), &mut rng).expect("cookie");
+        let cookie = keys.make_cookie(&test_context(), &mut rng).expect("cookie");
         let text = keys.to_text(12.0);
         assert!(text.starts_with("NKS1\n12.0\n"));
         let (back, age) = ServerKeys::from_text(&text).expect("load");
         assert_eq!(age, 12.0);
         assert_eq!(back.current, keys.current);
-        assert_eq!(back.open_cookie(&cookie), Some(ctx()));
+        assert_eq!(back.open_cookie(&cookie), Some(test_context()));
         assert!(ServerKeys::from_text("NKS1\n1.0\n").is_none());
     }
 }
