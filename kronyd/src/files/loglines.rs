@@ -8,11 +8,10 @@
 use std::fmt::Write as _;
 
 use krony_engine::UnixTime;
+use krony_engine::cfmt::c_exp;
 use krony_engine::discipline::log_time;
 use krony_engine::select::{SelectOptions, SelectState};
 use krony_engine::stats::RegressionInfo;
-
-pub use krony_engine::cfmt::c_exp;
 
 /// One line of the `statistics` log, written after each regression of a
 /// source's samples.
@@ -113,16 +112,6 @@ impl std::fmt::Display for SelectionLogLine<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn c_exponents() {
-        assert_eq!(c_exp(2.563e-8, 3, 10), " 2.563e-08");
-        assert_eq!(c_exp(-1.764e-6, 3, 10), "-1.764e-06");
-        assert_eq!(c_exp(2.8e-3, 1, 7), "2.8e-03");
-        assert_eq!(c_exp(0.0, 1, 7), "0.0e+00");
-        assert_eq!(c_exp(1.5e100, 3, 10), "1.500e+100");
-        assert_eq!(c_exp(f64::NAN, 3, 10), "       nan");
-    }
 
     const TIME: UnixTime = UnixTime::from_secs_nanos(1_795_599_681, 500_000_000);
 
