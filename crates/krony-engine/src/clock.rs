@@ -35,8 +35,9 @@ pub enum ClockAction {
     /// Step the clock: add `offset` seconds to its reading at once.
     Step { offset: f64 },
     /// Tell the kernel about a leap second at the end of the current UTC day
-    /// (only `InsertSecond`/`DeleteSecond` arm it; anything else disarms it).
-    SetLeap { leap: LeapStatus },
+    /// (only `InsertSecond`/`DeleteSecond` arm it; anything else disarms it),
+    /// and of the TAI-UTC offset in seconds (0: unknown, left alone).
+    SetLeap { leap: LeapStatus, tai_offset: i32 },
     /// Tell the kernel whether the clock is synchronised, with its estimated and
     /// maximum error in seconds (adjtimex esterror/maxerror; clearing
     /// STA_UNSYNC is what lets the kernel copy the time to the RTC).

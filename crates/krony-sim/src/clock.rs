@@ -399,7 +399,7 @@ impl Clock for SimClock {
                 self.log.steps.push((self.now, offset));
                 self.set_rates();
             }
-            ClockAction::SetLeap { leap } => {
+            ClockAction::SetLeap { leap, .. } => {
                 if leap != self.log.leap {
                     // A new status re-arms the kernel's state machine.
                     self.leap_done = false;

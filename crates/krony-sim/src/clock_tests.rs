@@ -149,6 +149,7 @@ fn inserted_leap_second_steps_back_at_midnight() {
     });
     c.apply(ClockAction::SetLeap {
         leap: LeapStatus::InsertSecond,
+        tai_offset: 0,
     })
     .expect("ok");
     let midnight = SIM_EPOCH.add_secs(86_400.0);
@@ -175,6 +176,7 @@ fn deleted_leap_second_skips_the_last_second() {
     });
     c.apply(ClockAction::SetLeap {
         leap: LeapStatus::DeleteSecond,
+        tai_offset: 0,
     })
     .expect("ok");
     c.advance_to(at(9.0));

@@ -184,6 +184,7 @@ impl SimNode for LeapNode {
     fn handle_start(&mut self, _: UnixTime) {
         self.actions.push(ClockAction::SetLeap {
             leap: krony_engine::clock::LeapStatus::InsertSecond,
+            tai_offset: 0,
         });
         self.deadline = Some(self.midnight.add_secs(0.5));
     }

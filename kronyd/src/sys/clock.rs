@@ -12,6 +12,7 @@ use krony_wire::UnixTime;
 
 use super::timex::{self, TickParams};
 use super::{SysError, check};
+use crate::logging::{Severity, log_event};
 
 /// A C `long` (32 bits on 32-bit targets, where the conversion is not a no-op).
 #[allow(clippy::useless_conversion)]
@@ -83,6 +84,8 @@ pub struct TimexRequest {
     pub maxerror: i64,
     /// timex.time seconds and nanoseconds (ADJ_SETOFFSET | ADJ_NANO).
     pub time: (i64, i64),
+    /// timex.constant: the TAI-UTC offset with ADJ_TAI.
+    pub constant: i64,
 }
 
 /// The state [`timex_request`] needs besides the action.
@@ -96,6 +99,34 @@ pub struct ClockState {
     pub synchronised: bool,
     /// The leap second currently armed.
     pub leap: LeapStatus,
+    /// The TAI-UTC offset the kernel is believed to have (0: never set).
+    pub tai_offset: i32,
+}
+
+/// The kernel's TAI-UTC offset after a leap status change to `leap` with
+/// `tai_offset` (0: unknown, not set), as chronyd tracks it: when the
+/// kernel has just applied a leap (`applied`: it reported TIME_WAIT) and no
+/// new leap is armed, the kernel moved its own offset by the leap. Returns
+/// the new offset and whether it differs from what the kernel had, which is
+/// logged ("System clock TAI offset set to N seconds").
+pub fn next_tai_offset(
+    state: &ClockState,
+    leap: LeapStatus,
+    tai_offset: i32,
+    applied: bool,
+) -> (i32, bool) {
+    if tai_offset == 0 {
+        return (state.tai_offset, false);
+    }
+    let mut kernel = state.tai_offset;
+    if applied && !matches!(leap, LeapStatus::InsertSecond | LeapStatus::DeleteSecond) {
+        kernel += if state.leap == LeapStatus::InsertSecond {
+            1
+        } else {
+            -1
+        };
+    }
+    (tai_offset, kernel != tai_offset)
 }
 
 /// What `adjtimex` must be given to carry out `action`, and the state after it.
@@ -126,11 +157,14 @@ pub fn timex_request(
                 ..TimexRequest::default()
             }
         }
-        ClockAction::SetLeap { leap } => {
+        ClockAction::SetLeap { leap, tai_offset } => {
             next.leap = leap;
+            // The offset is given with every leap update once known.
+            let tai = if tai_offset != 0 { libc::ADJ_TAI } else { 0 };
             TimexRequest {
-                modes: libc::ADJ_STATUS,
+                modes: libc::ADJ_STATUS | tai,
                 status: timex::status_word(next.synchronised, leap),
+                constant: i64::from(tai_offset),
                 ..TimexRequest::default()
             }
         }
@@ -163,6 +197,7 @@ fn adjtimex(req: &TimexRequest) -> Result<(libc::timex, libc::c_int), SysError> 
     tx.freq = req.freq as _;
     tx.status = req.status;
     tx.esterror = req.esterror as _;
+    tx.constant = req.constant as _;
     tx.maxerror = req.maxerror as _;
     tx.time.tv_sec = req.time.0 as _;
     // With ADJ_NANO the kernel reads tv_usec as nanoseconds.
@@ -232,6 +267,7 @@ impl SystemClock {
                 rtcsync,
                 synchronised: false,
                 leap: LeapStatus::Normal,
+                tai_offset: 0,
             },
             precision: precision.unwrap_or_else(|| measure_precision(realtime_now)),
         })
@@ -266,9 +302,25 @@ impl Clock for SystemClock {
     }
 
     fn apply(&mut self, action: ClockAction) -> Result<(), ClockError> {
-        let (req, next) = timex_request(&action, &self.state)?;
-        adjtimex(&req).map_err(|e| ClockError::Failed(e.to_string()))?;
+        let failed = |e: SysError| ClockError::Failed(e.to_string());
+        let (req, mut next) = timex_request(&action, &self.state)?;
+        let mut tai_changed = false;
+        if let ClockAction::SetLeap { leap, tai_offset } = action {
+            if tai_offset != 0 {
+                let (_, kernel_state) = adjtimex(&TimexRequest::default()).map_err(failed)?;
+                let applied = kernel_state == libc::TIME_WAIT;
+                (next.tai_offset, tai_changed) =
+                    next_tai_offset(&self.state, leap, tai_offset, applied);
+            }
+        }
+        adjtimex(&req).map_err(failed)?;
         self.state = next;
+        if tai_changed {
+            log_event(
+                Severity::Info,
+                format_args!("System clock TAI offset set to {} seconds", next.tai_offset),
+            );
+        }
         Ok(())
     }
 }
@@ -283,7 +335,74 @@ mod tests {
             rtcsync: true,
             synchronised: false,
             leap: LeapStatus::Normal,
+            tai_offset: 0,
         }
+    }
+
+    #[test]
+    fn known_tai_offset_goes_with_the_leap_status() {
+        let (req, _) = timex_request(
+            &ClockAction::SetLeap {
+                leap: LeapStatus::InsertSecond,
+                tai_offset: 36,
+            },
+            &state(),
+        )
+        .expect("leap");
+        assert_eq!(req.modes, libc::ADJ_STATUS | libc::ADJ_TAI);
+        assert_eq!(req.constant, 36);
+        let (req, _) = timex_request(
+            &ClockAction::SetLeap {
+                leap: LeapStatus::Normal,
+                tai_offset: 0,
+            },
+            &state(),
+        )
+        .expect("no tai");
+        assert_eq!(req.modes, libc::ADJ_STATUS);
+    }
+
+    #[test]
+    fn tai_offset_change_is_reported_once() {
+        let mut s = state();
+        // First known offset: set and logged.
+        assert_eq!(
+            next_tai_offset(&s, LeapStatus::Normal, 37, false),
+            (37, true)
+        );
+        s.tai_offset = 37;
+        // The same again: nothing to log.
+        assert_eq!(
+            next_tai_offset(&s, LeapStatus::Normal, 37, false),
+            (37, false)
+        );
+        // Unknown: left alone.
+        assert_eq!(
+            next_tai_offset(&s, LeapStatus::Normal, 0, false),
+            (37, false)
+        );
+    }
+
+    #[test]
+    fn kernel_applied_leap_counts_towards_its_tai_offset() {
+        let mut s = state();
+        s.tai_offset = 36;
+        s.leap = LeapStatus::InsertSecond;
+        // The kernel inserted the second and moved its offset to 37 itself.
+        assert_eq!(
+            next_tai_offset(&s, LeapStatus::Normal, 37, true),
+            (37, false)
+        );
+        // Without TIME_WAIT the kernel did not: 37 is news.
+        assert_eq!(
+            next_tai_offset(&s, LeapStatus::Normal, 37, false),
+            (37, true)
+        );
+        s.leap = LeapStatus::DeleteSecond;
+        assert_eq!(
+            next_tai_offset(&s, LeapStatus::Normal, 35, true),
+            (35, false)
+        );
     }
 
     #[test]
@@ -324,6 +443,7 @@ mod tests {
         let (req, s) = timex_request(
             &ClockAction::SetLeap {
                 leap: LeapStatus::InsertSecond,
+                tai_offset: 0,
             },
             &s,
         )
@@ -353,6 +473,7 @@ mod tests {
         let (req, _) = timex_request(
             &ClockAction::SetLeap {
                 leap: LeapStatus::Normal,
+                tai_offset: 0,
             },
             &s,
         )

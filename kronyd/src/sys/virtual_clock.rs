@@ -175,6 +175,7 @@ mod tests {
         assert_eq!(c.now().as_nanos(), t.get() + 1_750_000_000);
         c.apply(ClockAction::SetLeap {
             leap: krony_engine::clock::LeapStatus::InsertSecond,
+            tai_offset: 0,
         })
         .expect("leap");
         c.apply(ClockAction::SetSyncStatus {

@@ -49,6 +49,21 @@ pub(crate) struct LeapState {
     pub in_progress: bool,
     timer: Option<(UnixTime, LeapTimer)>,
     known: Option<KnownLeap>,
+    /// TAI-UTC offsets of the leap second database: (UTC time the offset
+    /// starts, offset), ascending.
+    tai_offsets: Vec<(i64, i32)>,
+    /// The TAI-UTC offset given to the kernel with the leap (0: unknown).
+    pub tai_offset: i32,
+}
+
+/// The TAI-UTC offset at UTC time `t` in `offsets` ((start, offset),
+/// ascending); 0 when unknown.
+pub(crate) fn tai_offset_at(offsets: &[(i64, i32)], t: i64) -> i32 {
+    offsets
+        .iter()
+        .take_while(|(start, _)| *start <= t)
+        .last()
+        .map_or(0, |(_, o)| *o)
 }
 
 impl LeapState {
@@ -61,11 +76,19 @@ impl LeapState {
             in_progress: false,
             timer: None,
             known: None,
+            tai_offsets: Vec::new(),
+            tai_offset: 0,
         }
     }
 
     pub fn set_known(&mut self, known: Option<KnownLeap>) {
         self.known = known;
+    }
+
+    /// The TAI-UTC offsets of the leap second database (see
+    /// [`tai_offset_at`]); taken at the next [`update`](Self::update).
+    pub fn set_tai_offsets(&mut self, offsets: Vec<(i64, i32)>) {
+        self.tai_offsets = offsets;
     }
 
     fn is_close(&self, t: UnixTime) -> bool {
@@ -99,6 +122,7 @@ impl LeapState {
     ) {
         let mut leap = leap;
         let mut leap_sec = 0;
+        let tai_offset = date.map_or(0, |d| tai_offset_at(&self.tai_offsets, d.secs()));
         if let Some(now) = date {
             if leap == LeapStatus::Normal {
                 if let Some(k) = self.known.filter(|k| k.day_end == next_midnight(now)) {
@@ -118,10 +142,11 @@ impl LeapState {
             }
         }
         let epoch = UnixTime::EPOCH;
-        if leap_sec != self.leap_sec && !near {
+        if (leap_sec != self.leap_sec || tai_offset != self.tai_offset) && !near {
             self.leap_sec = leap_sec;
+            self.tai_offset = tai_offset;
             if self.mode == LeapMode::System {
-                clock.set_system_leap(sec_to_status(leap_sec));
+                clock.set_system_leap(sec_to_status(leap_sec), tai_offset);
             }
             self.set_timer(date.unwrap_or(epoch));
         } else if reset {
@@ -193,9 +218,12 @@ impl LeapState {
     fn end(&mut self, clock: &mut LocalClock) {
         self.timer = None;
         self.in_progress = false;
+        if self.tai_offset != 0 {
+            self.tai_offset += self.leap_sec;
+        }
         self.leap_sec = 0;
         if self.mode == LeapMode::System {
-            clock.set_system_leap(LeapStatus::Normal);
+            clock.set_system_leap(LeapStatus::Normal, self.tai_offset);
         }
         if matches!(
             self.status,
@@ -250,7 +278,8 @@ mod tests {
         assert_eq!(
             c.poll_action(),
             Some(ClockAction::SetLeap {
-                leap: LeapStatus::InsertSecond
+                leap: LeapStatus::InsertSecond,
+                tai_offset: 0,
             })
         );
         assert_eq!(l.poll_timeout(), Some(at(MIDNIGHT).add_secs(-0.5)));
@@ -348,10 +377,51 @@ mod tests {
         assert_eq!(
             c.poll_action(),
             Some(ClockAction::SetLeap {
-                leap: LeapStatus::Normal
+                leap: LeapStatus::Normal,
+                tai_offset: 0,
             })
         );
         assert_eq!(l.poll_timeout(), None);
+    }
+
+    #[test]
+    fn known_tai_offset_is_given_with_the_leap_and_follows_it() {
+        let (mut l, mut c) = setup(LeapMode::System, LEAP_DAY_NOON);
+        l.set_tai_offsets(vec![(MIDNIGHT - 86_400 * 560, 36), (MIDNIGHT, 37)]);
+        let update = |l: &mut LeapState, c: &mut LocalClock, leap, t: i64| {
+            l.update(leap, Some(at(t)), false, false, c);
+            c.poll_action()
+        };
+        let set = |leap, tai_offset| Some(ClockAction::SetLeap { leap, tai_offset });
+        // Synchronised a day early: no leap, but the offset is news.
+        let before = LEAP_DAY_NOON - 86_400;
+        assert_eq!(
+            update(&mut l, &mut c, LeapStatus::Normal, before),
+            set(LeapStatus::Normal, 36)
+        );
+        assert_eq!(
+            update(&mut l, &mut c, LeapStatus::Normal, before + 64),
+            None
+        );
+        assert_eq!(
+            update(&mut l, &mut c, LeapStatus::InsertSecond, LEAP_DAY_NOON),
+            set(LeapStatus::InsertSecond, 36)
+        );
+        // The kernel inserts the second; the offset it then has is 37.
+        l.handle_timeout(at(MIDNIGHT), &mut c);
+        l.handle_timeout(at(MIDNIGHT + 3), &mut c);
+        assert_eq!(l.tai_offset, 37);
+        assert_eq!(c.poll_action(), set(LeapStatus::Normal, 37));
+        assert_eq!(
+            update(&mut l, &mut c, LeapStatus::Normal, MIDNIGHT + 64),
+            None
+        );
+        // Without a database nothing is known: the kernel's offset is kept.
+        let (mut l, mut c) = setup(LeapMode::System, LEAP_DAY_NOON);
+        assert_eq!(
+            update(&mut l, &mut c, LeapStatus::Normal, LEAP_DAY_NOON),
+            None
+        );
     }
 
     #[test]

@@ -382,9 +382,11 @@ impl LocalClock {
         });
     }
 
-    /// Arms (or with anything but Insert/Delete, disarms) the kernel's leap.
-    pub fn set_system_leap(&mut self, leap: LeapStatus) {
-        self.actions.push_back(ClockAction::SetLeap { leap });
+    /// Arms (or with anything but Insert/Delete, disarms) the kernel's leap
+    /// and, when known (non-zero), sets its TAI-UTC offset.
+    pub fn set_system_leap(&mut self, leap: LeapStatus, tai_offset: i32) {
+        self.actions
+            .push_back(ClockAction::SetLeap { leap, tai_offset });
     }
 
     /// Stops the slew for good (before exiting): the clock keeps only the

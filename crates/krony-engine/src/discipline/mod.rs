@@ -56,6 +56,7 @@ pub use config::{
 pub use driftfile::{DriftfileError, format_driftfile, parse_driftfile};
 pub use events::{DisciplineEvent, LogLevel};
 pub use leap::KnownLeap;
+pub(crate) use leap::tai_offset_at;
 pub use local_clock::{ChangeKind, ClockChange, ClockNotice, LocalClock, LocalClockError};
 pub use reference::{Reference, SyncUpdate};
 pub use tracking::{ServerParams, TRACKING_LOG_HEADER, TrackingLogLine, TrackingReport};

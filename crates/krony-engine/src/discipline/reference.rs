@@ -322,6 +322,12 @@ impl Reference {
         self.leap.set_known(known);
     }
 
+    /// The TAI-UTC offsets of the leap second database, given to the kernel
+    /// with the leap status in `leapsecmode system`.
+    pub fn set_tai_offsets(&mut self, offsets: Vec<(i64, i32)>) {
+        self.leap.set_tai_offsets(offsets);
+    }
+
     /// Whether `now` is within ±5 s of a leap second (samples should be
     /// dropped: "Dropping sample around leap second").
     pub fn is_near_leap(&self, now: UnixTime) -> bool {

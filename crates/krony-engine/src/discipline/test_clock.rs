@@ -60,7 +60,7 @@ impl IdealClock {
                 self.ahead += offset;
                 self.steps.push(offset);
             }
-            ClockAction::SetLeap { leap } => self.leap = leap,
+            ClockAction::SetLeap { leap, .. } => self.leap = leap,
             ClockAction::SetSyncStatus { synchronised, .. } => self.synchronised = synchronised,
         }
     }

@@ -42,11 +42,7 @@ pub(super) struct Refclocks {
 impl Refclocks {
     /// The TAI-UTC offset at UTC time `t` (0 when unknown).
     fn tai_offset(&self, t: i64) -> i32 {
-        self.tai_offsets
-            .iter()
-            .take_while(|(start, _)| *start <= t)
-            .last()
-            .map_or(0, |(_, o)| *o)
+        crate::discipline::tai_offset_at(&self.tai_offsets, t)
     }
 }
 
@@ -139,6 +135,7 @@ impl Engine {
     /// The TAI-UTC offsets of the leap second database (for `tai`): pairs
     /// of the UTC time an offset starts and the offset, ascending.
     pub fn set_tai_offsets(&mut self, offsets: Vec<(i64, i32)>) {
+        self.reference.set_tai_offsets(offsets.clone());
         self.refclocks.tai_offsets = offsets;
     }
 

@@ -373,7 +373,8 @@ fn leap_status_flows_to_the_kernel_and_server() {
     r.set_reference(noon, &u);
     let (a, _) = drain(&mut r);
     assert!(a.contains(&ClockAction::SetLeap {
-        leap: LeapStatus::InsertSecond
+        leap: LeapStatus::InsertSecond,
+        tai_offset: 0,
     }));
     assert_eq!(r.server_params(noon).leap, LeapStatus::InsertSecond);
     let midnight = UnixTime::from_secs_nanos(1_483_228_800, 0);
@@ -391,7 +392,8 @@ fn leap_status_flows_to_the_kernel_and_server() {
     );
     let (a, _) = drain(&mut r);
     assert!(a.contains(&ClockAction::SetLeap {
-        leap: LeapStatus::Normal
+        leap: LeapStatus::Normal,
+        tai_offset: 0,
     }));
 }
 
