@@ -103,21 +103,37 @@ impl NtsClient {
         }
     }
 
-    /// chrony's `check_cookies`: drops the cookies after a NAK without a
-    /// valid response, or when the keys are older than `refresh` seconds;
-    /// returns whether a request can be protected now.
-    pub fn ready(&mut self, mono_now: UnixTime, refresh: u32) -> bool {
+    /// Whether the cookies must go (chrony's `check_cookies`): a NAK came
+    /// without a valid response, or the keys are older than `refresh`
+    /// seconds.
+    fn cookies_unusable(&self, mono_now: UnixTime, refresh: u32) -> bool {
         let stale = self.last_success.is_some_and(|t| {
             refresh > 0 && mono_now.as_nanos() - t.as_nanos() > i64::from(refresh) * 1_000_000_000
         });
-        if !self.jar.cookies.is_empty() && ((self.jar.nak && !self.jar.ok_response) || stale) {
+        !self.jar.cookies.is_empty() && ((self.jar.nak && !self.jar.ok_response) || stale)
+    }
+
+    /// Whether a request can be protected now: keys and a usable cookie.
+    /// Unusable cookies are kept until a request is due
+    /// ([`request_missed`](Self::request_missed)), as chrony drops them only
+    /// when it prepares a request.
+    pub fn ready(&self, mono_now: UnixTime, refresh: u32) -> bool {
+        self.jar.context.is_some()
+            && !self.jar.cookies.is_empty()
+            && !self.cookies_unusable(mono_now, refresh)
+    }
+
+    /// A request was due but the client was not [`ready`](Self::ready):
+    /// unusable cookies are dropped now, so that NTS-KE starts
+    /// ([`wants_session`](Self::wants_session)).
+    pub fn request_missed(&mut self, mono_now: UnixTime, refresh: u32) {
+        if self.cookies_unusable(mono_now, refresh) {
             log_event(
                 Severity::Debug,
                 format!("Dropped cookies for {}", self.name),
             );
             self.jar.drop_cookies();
         }
-        self.jar.context.is_some() && !self.jar.cookies.is_empty()
     }
 
     /// Whether a new session should start now.
@@ -351,5 +367,56 @@ impl NtsClient {
     /// The dump file's path for this client.
     pub fn dump_path(&self, dir: &Path) -> std::path::PathBuf {
         dir.join(format!("{}.nts", self.ke_addr.ip()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nts::cookies::test_context;
+
+    fn client_with_cookies(now: UnixTime) -> NtsClient {
+        let mut c = NtsClient::new(
+            "ntp.example".into(),
+            "127.0.0.1:4460".parse().expect("addr"),
+            0,
+            vec![Aead::AesSivCmac256],
+        );
+        c.jar.install(test_context(), vec![vec![7; 64]; 8]);
+        c.last_success = Some(now);
+        c
+    }
+
+    #[test]
+    fn nak_drops_the_cookies_only_when_a_request_is_due() {
+        let now = UnixTime::from_secs_nanos(1000, 0);
+        let mut c = client_with_cookies(now);
+        assert!(c.ready(now, 0));
+        c.jar.ok_response = false;
+        c.jar.nak = true;
+        // Not ready, but no NTS-KE until a poll finds it so.
+        assert!(!c.ready(now, 0));
+        assert!(!c.wants_session(now));
+        assert_eq!(c.deadline(), None);
+        c.request_missed(now, 0);
+        assert!(c.jar.cookies.is_empty());
+        assert!(c.wants_session(now));
+    }
+
+    #[test]
+    fn a_missed_request_keeps_usable_cookies() {
+        let now = UnixTime::from_secs_nanos(1000, 0);
+        let mut c = client_with_cookies(now);
+        // A NAK followed by a valid response: the cookies are good.
+        c.jar.nak = true;
+        assert!(c.ready(now, 0));
+        c.request_missed(now, 0);
+        assert_eq!(c.jar.cookies.len(), 8);
+        // Keys older than ntsrefresh go at the next due request.
+        let later = UnixTime::from_secs_nanos(1000 + 3601, 0);
+        assert!(!c.ready(later, 3600));
+        assert!(!c.wants_session(later));
+        c.request_missed(later, 3600);
+        assert!(c.wants_session(later));
     }
 }

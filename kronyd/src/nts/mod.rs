@@ -223,6 +223,9 @@ impl Nts {
     /// Readiness to the engine, and new NTS-KE sessions.
     fn update(&mut self, engine: &mut Engine, mono_now: UnixTime) {
         for (id, e) in &mut self.clients {
+            if engine.take_source_nts_missed(*id) {
+                e.client.request_missed(mono_now, self.refresh);
+            }
             let ready = e.client.ready(mono_now, self.refresh);
             engine.set_source_nts_ready(*id, ready);
             if e.client.wants_session(mono_now) {

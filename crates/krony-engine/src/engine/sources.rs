@@ -196,6 +196,14 @@ impl Engine {
         }
     }
 
+    /// For an NTS source: whether a poll was missed because the driver was
+    /// not ready since the last call (see [`NtpSource::take_nts_missed`]).
+    pub fn take_source_nts_missed(&mut self, id: SourceId) -> bool {
+        self.sources
+            .get_mut(&id)
+            .is_some_and(|s| s.source.take_nts_missed())
+    }
+
     /// The source with this address and port.
     pub fn source_by_addr(&self, addr: SocketAddr) -> Option<SourceId> {
         self.sources

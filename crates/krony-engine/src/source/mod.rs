@@ -183,6 +183,9 @@ pub struct NtpSource {
     send_undo: Option<SendUndo>,
     /// For an NTS source: the driver has keys and a cookie for a request.
     nts_ready: bool,
+    /// For an NTS source: a poll found the driver not ready since the
+    /// driver last asked ([`take_nts_missed`](Self::take_nts_missed)).
+    nts_missed: bool,
     log_raw_measurements: bool,
     refresh_requested: bool,
     /// `maxdelayquant`: the estimate of the delays' quantile (test C).
@@ -211,6 +214,14 @@ impl NtpSource {
     /// missed, as chrony does while it has no cookies.
     pub fn set_nts_ready(&mut self, ready: bool) {
         self.nts_ready = ready;
+    }
+
+    /// For an NTS source: whether a poll was missed for want of NTS keys or
+    /// cookies since the last call. chrony's client renews its cookies (drops
+    /// them after a NAK, starts NTS-KE) only when a request is due; the
+    /// driver does it when this says a request was due.
+    pub fn take_nts_missed(&mut self) -> bool {
+        std::mem::take(&mut self.nts_missed)
     }
 
     /// A new source for `remote`, offline or online as `online` says (the
@@ -260,6 +271,7 @@ impl NtpSource {
             transmits: VecDeque::new(),
             send_undo: None,
             nts_ready: false,
+            nts_missed: false,
             log_raw_measurements: false,
             refresh_requested: false,
             timer_restart: None,

@@ -428,6 +428,7 @@ impl NtpSource {
         if self.params.auth == AuthMode::Nts && !self.nts_ready {
             // As chrony without cookies (NTS-KE not done yet or failed):
             // count a missed poll and try again later.
+            self.nts_missed = true;
             self.update_reachability(false);
             let delay = self.transmit_delay(now, true);
             self.restart_timeout(now, delay);

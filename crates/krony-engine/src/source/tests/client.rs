@@ -278,11 +278,16 @@ fn nts_source_polls_when_ready_and_needs_a_verified_response() {
         ..SourceParams::default()
     };
     let mut h = Harness::new(params);
-    // Without cookies nothing is sent: each poll counts as missed.
+    assert!(!h.src.take_nts_missed(), "no poll yet");
+    // Without cookies nothing is sent: each poll counts as missed, and the
+    // driver learns that a request was due.
     assert!(h.next_request().is_none());
     assert_eq!(h.src.ntp_data_report().counters.total_tx, 0);
+    assert!(h.src.take_nts_missed());
+    assert!(!h.src.take_nts_missed(), "taken");
     h.src.set_nts_ready(true);
     let tx = h.next_request().expect("request once ready");
+    assert!(!h.src.take_nts_missed(), "sent, not missed");
     assert_eq!(tx.mac_key_id, None);
     let (mut resp, at) = h.response_to(&tx);
     resp.extensions.push(krony_wire::ntp::ExtensionField {
