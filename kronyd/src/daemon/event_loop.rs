@@ -91,10 +91,11 @@ impl Daemon {
                     return 1;
                 }
             };
-            // Only quit signals interrupt the wait (EINTR, also 0): the
-            // loop ends then, so 0 otherwise means the timeout passed.
+            // A quit signal ends the loop; any other EINTR (other signals,
+            // clknetsim's completed TCP connect) is not a timeout: like
+            // chronyd, only a wait that timed out must have lasted it all.
             if !self.take_signals() {
-                self.check_jump(before, timeout, ready == 0);
+                self.check_jump(before, timeout, ready == 0 && !set.interrupted());
             }
             for (i, token) in tokens.iter().enumerate() {
                 let ready = set.ready(i);

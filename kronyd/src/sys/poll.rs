@@ -74,6 +74,8 @@ impl Readiness {
 #[derive(Debug, Default)]
 pub struct PollSet {
     fds: Vec<libc::pollfd>,
+    /// The last wait ended with EINTR (not a timeout).
+    interrupted: bool,
 }
 
 impl PollSet {
@@ -127,6 +129,7 @@ impl PollSet {
         for p in &mut self.fds {
             p.revents = 0;
         }
+        self.interrupted = false;
         let timeout = timeout_ms(timeout_ns);
         // SAFETY: fds points to len initialised pollfd structs, alive and
         // exclusively borrowed for the call.
@@ -140,6 +143,7 @@ impl PollSet {
         if n < 0 {
             let err = std::io::Error::last_os_error();
             if err.kind() == std::io::ErrorKind::Interrupted {
+                self.interrupted = true;
                 return Ok(0);
             }
             return Err(SysError::Os {
@@ -149,6 +153,13 @@ impl PollSet {
         }
         // OK because n >= 0 here.
         Ok(n as usize)
+    }
+
+    /// Whether the last [`wait`](Self::wait) was interrupted (EINTR) rather
+    /// than timed out: its timeout did not necessarily pass, which the time
+    /// jump check must know (chronyd's only counts `select() == 0` as one).
+    pub fn interrupted(&self) -> bool {
+        self.interrupted
     }
 
     /// What the last [`wait`](Self::wait) reported for the descriptor at `index`
