@@ -31,14 +31,16 @@ impl Daemon {
             };
             server.set_unresolved_sources(self.sources.unresolved());
             let handled = server.handle(&mut self.engine, now, &bytes, origin, &mut rand::rng());
-            if let Some(reply) = &handled.reply {
-                self.commands.reply(i, &peer, reply);
-            }
             for m in handled.logs {
                 log_event(m.level, m.text);
             }
+            // The daemon's part first, as chronyd: once chronyc has its
+            // "200 OK" for `dump` or `cyclelogs`, the files are there.
             if let Some(action) = handled.action {
                 self.command_action(action);
+            }
+            if let Some(reply) = &handled.reply {
+                self.commands.reply(i, &peer, reply);
             }
             // `allow` may have opened the NTP server to someone.
             if self.engine.server().is_some_and(|s| {
