@@ -26,10 +26,12 @@ impl Daemon {
                 Peer::Unix(_) => Origin::Unix,
             };
             let now = self.clock.now();
+            let nts_auth = self.nts_auth_reports();
             let Some(server) = self.cmdmon.as_mut() else {
                 return;
             };
             server.set_unresolved_sources(self.sources.unresolved());
+            server.set_nts_auth(nts_auth);
             let handled = server.handle(&mut self.engine, now, &bytes, origin, &mut rand::rng());
             for m in handled.logs {
                 log_event(m.level, m.text);

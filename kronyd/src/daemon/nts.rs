@@ -26,9 +26,19 @@ impl Daemon {
         nts.sync(&mut self.engine, monotonic_now(), real, &|id| {
             sources.spec_of(id)
         });
-        if let Some(c) = self.cmdmon.as_mut() {
-            c.set_nts_auth(nts.auth_reports(monotonic_now()));
-        }
+    }
+
+    /// The NTS clients' `authdata` figures, for the command server to
+    /// answer with (taken when a request comes, not every loop round).
+    pub(super) fn nts_auth_reports(
+        &self,
+    ) -> std::collections::BTreeMap<krony_engine::select::SourceId, crate::nts::client::AuthReport>
+    {
+        self.net
+            .nts
+            .as_ref()
+            .map(|nts| nts.auth_reports(monotonic_now()))
+            .unwrap_or_default()
     }
 
     /// Adds the NTS sockets to the poll set, handing each one's reference
