@@ -628,4 +628,4 @@ fn clamp_i8(v: i32) -> i8 {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

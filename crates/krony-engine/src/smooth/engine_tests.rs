@@ -3,7 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use krony_wire::ntp::{LeapIndicator, Mode, NtpRepr, NtpShort, NtpTimestamp, RefId};
+use krony_wire::ntp::{Mode, NtpRepr, NtpTimestamp, RefId};
 
 use crate::{Engine, EngineConfig, Incoming, UnixTime};
 
@@ -29,23 +29,7 @@ fn logs(e: &mut Engine) -> Vec<String> {
 
 /// Sends a request of `mode` at raw time `now` and returns the response.
 fn ask(e: &mut Engine, now: UnixTime, mode: Mode) -> NtpRepr {
-    let req = NtpRepr {
-        leap: LeapIndicator::NoWarning,
-        version: 4,
-        mode,
-        stratum: 0,
-        poll: 6,
-        precision: -24,
-        root_delay: NtpShort::ZERO,
-        root_dispersion: NtpShort::ZERO,
-        reference_id: RefId::UNSYNC,
-        reference_ts: NtpTimestamp::ZERO,
-        origin_ts: NtpTimestamp::ZERO,
-        receive_ts: NtpTimestamp::ZERO,
-        transmit_ts: NtpTimestamp(0x1234_5678_9abc_def0),
-        extensions: vec![],
-        mac: None,
-    };
+    let req = crate::server::tests::request(4, mode, 0, 0, 0x1234_5678_9abc_def0);
     let bytes = req.to_vec().expect("emit");
     let from = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10)), 123);
     e.handle_packet(now, &Incoming::new(&bytes, from, now));

@@ -5,7 +5,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use krony_wire::ntp::{LeapIndicator, Mode, NtpRepr, NtpShort, NtpTimestamp, RefId};
+use krony_wire::ntp::{Mode, NtpRepr};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -162,23 +162,7 @@ impl Sim {
 
     /// How far the time the client serves now is from true time.
     fn served_error(&mut self) -> f64 {
-        let req = NtpRepr {
-            leap: LeapIndicator::NoWarning,
-            version: 4,
-            mode: Mode::Client,
-            stratum: 0,
-            poll: 6,
-            precision: -24,
-            root_delay: NtpShort::ZERO,
-            root_dispersion: NtpShort::ZERO,
-            reference_id: RefId::UNSYNC,
-            reference_ts: NtpTimestamp::ZERO,
-            origin_ts: NtpTimestamp::ZERO,
-            receive_ts: NtpTimestamp::ZERO,
-            transmit_ts: NtpTimestamp(0x0102_0304_0506_0708),
-            extensions: vec![],
-            mac: None,
-        };
+        let req = crate::server::tests::request(4, Mode::Client, 0, 0, 0x0102_0304_0506_0708);
         let bytes = req.to_vec().expect("emit");
         let now = self.clock.raw(self.t);
         self.client

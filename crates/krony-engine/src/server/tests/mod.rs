@@ -62,7 +62,14 @@ fn unsynced() -> ServerParams {
     }
 }
 
-fn request(version: u8, mode: Mode, origin: u64, receive: u64, transmit: u64) -> NtpRepr {
+/// A request with the given mode and timestamps (also used by other modules' tests).
+pub(crate) fn request(
+    version: u8,
+    mode: Mode,
+    origin: u64,
+    receive: u64,
+    transmit: u64,
+) -> NtpRepr {
     NtpRepr {
         leap: LeapIndicator::NoWarning,
         version,
